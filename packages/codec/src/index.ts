@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './handshake/index.js';
+export * from './extensions/permessage-deflate.js';
