@@ -1,0 +1,731 @@
+import { CloseCode, MAX_CLOSE_REASON_BYTES, decodeClosePayload, encodeClosePayload } from './close.js';
+import { ConnectionClosedError, InvalidArgumentError, protocolViolation } from './errors.js';
+import type { DeflateParams } from './extensions/permessage-deflate.js';
+import {
+  DecodeStatus,
+  FrameDecoder,
+  MAX_CONTROL_PAYLOAD,
+  Opcode,
+  frameHeaderLength,
+  writeHeaderBytes,
+} from './frame.js';
+import { copyMasked } from './mask.js';
+import { MessageAssembler, concatBytes, fragmentPayload } from './message.js';
+import type {
+  CloseInitiator,
+  Compressor,
+  ConnectionEvent,
+  ConnectionState,
+  PreparedMessage,
+  ProtocolViolation,
+  Role,
+  SendOptions,
+  TransportAction,
+} from './types.js';
+import { Utf8Validator } from './utf8.js';
+
+export interface PerMessageDeflateOptions {
+  /** The negotiated parameters (from the handshake). */
+  readonly params: DeflateParams;
+  /** The adapter's compressor, built from `params` and the role. */
+  readonly compressor: Compressor;
+  /** Messages smaller than this many bytes are sent uncompressed (default 1024). */
+  readonly threshold?: number;
+}
+
+export interface ConnectionOptions {
+  readonly role: Role;
+  /** Bytes per message, counted after inflation; default 64 MiB; exceeding it closes with 1009. 0: no limit. */
+  readonly maxMessageSize?: number;
+  /** Frames per message; default 1,000,000; exceeding it closes with 1009. 0: no limit. */
+  readonly maxFragments?: number;
+  readonly perMessageDeflate?: PerMessageDeflateOptions;
+  /** Mask-key source (client role); default `crypto.getRandomValues`. */
+  readonly randomBytes?: (target: Uint8Array) => void;
+  /** Called when asynchronous compressor work has produced events or output. */
+  readonly onWakeup?: () => void;
+}
+
+const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+const DEFAULT_MAX_FRAGMENTS = 1_000_000;
+const DEFAULT_DEFLATE_THRESHOLD = 1024;
+/** RFC 7692 §7.2.2: the receiver appends the empty stored block that the sender removed. */
+const DEFLATE_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+/**
+ * Payloads up to this size travel in the same chunk as their header: one small copy is cheaper
+ * than a second write. Larger payloads stay separate, ready for writev, never copied (server).
+ */
+const COALESCE_LIMIT = 1024;
+/** Random bytes fetched per call to the source: 1024 mask keys. */
+const MASK_POOL_BYTES = 4096;
+/**
+ * Small frames are written one after another into a slab shared by every connection, and each
+ * connection hands out its consecutive frames as one view: no allocation per frame, one chunk
+ * for many frames (fewer writes), and no idle buffer per connection. Regions never overlap, so
+ * views already handed out are never written again; a full slab is replaced, not reused.
+ */
+const SLAB_BYTES = 64 * 1024;
+const sharedSlab = { bytes: new Uint8Array(0), end: 0 };
+const EMPTY = new Uint8Array(0);
+
+const textEncoder = new TextEncoder();
+
+/** A message waiting behind asynchronous compression, or frames queued behind such a message. */
+type PendingSend =
+  | { readonly kind: 'frames'; readonly chunks: Uint8Array[]; readonly bytes: number }
+  | {
+      readonly kind: 'deflate';
+      readonly opcode: number;
+      readonly data: Uint8Array;
+      readonly fragmentSize: number;
+      started: boolean;
+      result: Uint8Array | undefined;
+    };
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${value}`);
+  return value;
+}
+
+/** A diagnostic message as a close reason: it must fit in 123 bytes of UTF-8, or it is left out. */
+function closeReason(message: string): string {
+  return textEncoder.encode(message).length <= MAX_CLOSE_REASON_BYTES ? message : '';
+}
+
+function defaultRandomBytes(target: Uint8Array): void {
+  crypto.getRandomValues(target);
+}
+
+function controlPayload(data: Uint8Array | string | undefined, what: string): Uint8Array {
+  const payload = data === undefined ? EMPTY : typeof data === 'string' ? textEncoder.encode(data) : data;
+  if (payload.length > MAX_CONTROL_PAYLOAD) {
+    throw new InvalidArgumentError(`${what} payload is ${payload.length} bytes; control frames carry at most 125`);
+  }
+  return payload;
+}
+
+/**
+ * The sans-I/O WebSocket engine for one connection, after the handshake. Bytes from the
+ * transport go into `receive`; events come out of `takeEvents`; frames to write come out of
+ * `takeOutput`; `transportAction` says what to do with the transport. It owns no socket and no
+ * timer, so it runs unchanged in every runtime.
+ */
+export class Connection {
+  readonly role: Role;
+
+  private currentState: ConnectionState = 'open';
+  private action: TransportAction = 'none';
+  private events: ConnectionEvent[] = [];
+  private output: Uint8Array[] = [];
+  private outputBytes = 0;
+  /** This connection's small frames not yet in `output`: `slab[slabStart..slabEnd)`. */
+  private slab: Uint8Array = EMPTY;
+  private slabStart = 0;
+  private slabEnd = 0;
+  /** Sends held back, in order, while a message ahead of them is being compressed. */
+  private pending: PendingSend[] = [];
+  private pendingBytes = 0;
+
+  private readonly decoder: FrameDecoder;
+  private readonly assembler: MessageAssembler;
+  private readonly validator = new Utf8Validator();
+  private readonly textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private readonly maxMessageSize: number;
+
+  private readonly deflate: PerMessageDeflateOptions | undefined;
+  private readonly deflateThreshold: number;
+  private readonly onWakeup: (() => void) | undefined;
+  private readonly randomBytes: (target: Uint8Array) => void;
+  private maskPool: Uint8Array = EMPTY;
+  private maskPoolUsed = MASK_POOL_BYTES;
+  private readonly maskKey = new Uint8Array(4);
+
+  private closeSent = false;
+  /** Our close frame waits in `pending` (behind a message being compressed). */
+  private closeFramePending = false;
+  /** No more frames are read: the peer's close arrived or the connection failed. */
+  private readingStopped = false;
+  /** An inflation is in flight: later bytes wait in `backlog` so events stay in order. */
+  private inflating = false;
+  private backlog: Uint8Array[] = [];
+  private endPending = false;
+  private localCloseStarted = false;
+
+  constructor(options: ConnectionOptions) {
+    if (options.role !== 'client' && options.role !== 'server') {
+      throw new InvalidArgumentError(`role must be 'client' or 'server', got ${String(options.role)}`);
+    }
+    this.role = options.role;
+    const maxMessageSize = nonNegativeInteger(options.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE, 'maxMessageSize');
+    const maxFragments = nonNegativeInteger(options.maxFragments, DEFAULT_MAX_FRAGMENTS, 'maxFragments');
+    this.maxMessageSize = maxMessageSize === 0 ? Number.MAX_SAFE_INTEGER : maxMessageSize;
+    this.assembler = new MessageAssembler({
+      maxMessageSize: this.maxMessageSize,
+      maxFragments,
+    });
+    this.deflate = options.perMessageDeflate;
+    this.deflateThreshold = nonNegativeInteger(options.perMessageDeflate?.threshold, DEFAULT_DEFLATE_THRESHOLD, 'perMessageDeflate.threshold');
+    this.decoder = new FrameDecoder({
+      expectMasked: this.role === 'server',
+      allowRsv1: this.deflate !== undefined,
+      maxPayload: this.maxMessageSize,
+    });
+    this.onWakeup = options.onWakeup;
+    this.randomBytes = options.randomBytes ?? defaultRandomBytes;
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /**
+   * What to do with the transport now. Ending it waits until every queued frame is in the
+   * output (a message still being compressed holds it back), so it is safe to act on this after
+   * writing `takeOutput()`.
+   */
+  get transportAction(): TransportAction {
+    if (this.pending.length > 0 && (this.action === 'end-transport' || this.action === 'await-transport-end')) {
+      return 'none';
+    }
+    return this.action;
+  }
+
+  /** Bytes queued for the transport and not taken yet, including messages still being compressed. */
+  get bufferedOutput(): number {
+    return this.outputBytes + this.pendingBytes;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Input
+
+  /**
+   * Feeds bytes from the transport. Never throws because of their content. Takes ownership of
+   * `chunk`: masked payloads are unmasked in place and events may hold views of it.
+   */
+  receive(chunk: Uint8Array): void {
+    if (this.readingStopped || chunk.length === 0) return;
+    if (this.inflating) {
+      this.backlog.push(chunk);
+      return;
+    }
+    this.decoder.push(chunk);
+    this.readFrames();
+  }
+
+  /** The transport ended (end of stream or error). */
+  receiveEnd(): void {
+    if (this.inflating) {
+      this.endPending = true;
+      return;
+    }
+    this.readingStopped = true;
+    this.backlog = [];
+    if (this.currentState === 'closed') {
+      this.action = 'end-transport';
+      return;
+    }
+    this.dropPending();
+    this.finishClose({
+      type: 'close',
+      code: CloseCode.Abnormal,
+      reason: '',
+      wasClean: false,
+      initiator: this.localCloseStarted ? 'local' : 'failure',
+    });
+    this.action = 'end-transport';
+  }
+
+  takeEvents(): ConnectionEvent[] {
+    const events = this.events;
+    if (events.length === 0) return [];
+    this.events = [];
+    return events;
+  }
+
+  takeOutput(): Uint8Array[] {
+    this.sealSlab();
+    const output = this.output;
+    if (output.length === 0) return [];
+    this.output = [];
+    this.outputBytes = 0;
+    return output;
+  }
+
+  private readFrames(): void {
+    const decoder = this.decoder;
+    for (;;) {
+      const status = decoder.next();
+      if (status === DecodeStatus.Frame) {
+        if (decoder.opcode >= 8) this.onControlFrame(decoder.opcode, decoder.payload);
+        else this.onDataFrame(decoder.opcode, decoder.fin, decoder.rsv1, decoder.payload);
+        if (this.readingStopped || this.inflating) return;
+      } else if (status === DecodeStatus.NeedMore) {
+        const next = this.backlog.shift();
+        if (next === undefined) return;
+        decoder.push(next);
+      } else {
+        this.fail(decoder.violation!);
+        return;
+      }
+    }
+  }
+
+  private onDataFrame(opcode: number, fin: boolean, compressed: boolean, payload: Uint8Array): void {
+    const assembler = this.assembler;
+    if (opcode === Opcode.Continuation) {
+      if (!assembler.inProgress) return this.fail(protocolViolation('unexpected-continuation'));
+      const violation = assembler.add(payload);
+      if (violation !== undefined) return this.fail(violation);
+      if (assembler.opcode === Opcode.Text && !assembler.compressed && !this.validator.push(payload)) {
+        return this.fail(protocolViolation('invalid-utf8'));
+      }
+      if (fin) this.finishMessage();
+      else this.decoder.maxPayload = assembler.remaining;
+      return;
+    }
+    if (assembler.inProgress) return this.fail(protocolViolation('expected-continuation'));
+    if (fin) {
+      if (compressed) this.inflate(opcode, [payload]);
+      else this.deliver(opcode, payload);
+      return;
+    }
+    const violation = assembler.start(opcode, compressed, payload);
+    if (violation !== undefined) return this.fail(violation);
+    if (opcode === Opcode.Text && !compressed) {
+      this.validator.reset();
+      if (!this.validator.push(payload)) return this.fail(protocolViolation('invalid-utf8'));
+    }
+    this.decoder.maxPayload = assembler.remaining;
+  }
+
+  private finishMessage(): void {
+    const { opcode, compressed, size } = this.assembler;
+    const parts = this.assembler.finish();
+    this.decoder.maxPayload = this.maxMessageSize;
+    if (compressed) return this.inflate(opcode, parts);
+    if (opcode === Opcode.Text && !this.validator.finish()) {
+      return this.fail(protocolViolation('invalid-utf8', 'text ends inside a UTF-8 sequence'));
+    }
+    this.deliver(opcode, concatBytes(parts, size));
+  }
+
+  private deliver(opcode: number, payload: Uint8Array): void {
+    if (opcode === Opcode.Binary) {
+      this.events.push({ type: 'binary', data: payload });
+      return;
+    }
+    // One fatal decoder validates and decodes in a single native pass: faster than validating
+    // in JavaScript first, even for short ASCII text.
+    let text: string;
+    try {
+      text = this.textDecoder.decode(payload);
+    } catch {
+      return this.fail(protocolViolation('invalid-utf8'));
+    }
+    this.events.push({ type: 'text', data: text });
+  }
+
+  private inflate(opcode: number, parts: Uint8Array[]): void {
+    const compressor = this.deflate!.compressor;
+    parts.push(DEFLATE_TAIL);
+    let result: Uint8Array | null | PromiseLike<Uint8Array | null>;
+    try {
+      result = compressor.decompress(parts, this.maxMessageSize);
+    } catch {
+      return this.fail(protocolViolation('inflate-failed'));
+    }
+    if (!isThenable(result)) {
+      this.deliverInflated(opcode, result);
+      return;
+    }
+    this.inflating = true;
+    result.then(
+      (data) => this.afterInflate(opcode, data),
+      () => this.afterInflate(opcode, undefined),
+    );
+  }
+
+  private afterInflate(opcode: number, data: Uint8Array | null | undefined): void {
+    this.inflating = false;
+    if (!this.readingStopped) {
+      if (data === undefined) this.fail(protocolViolation('inflate-failed'));
+      else this.deliverInflated(opcode, data);
+      if (!this.readingStopped && !this.inflating) {
+        if (this.decoder.pendingBytes > 0 || this.backlog.length > 0) this.readFrames();
+      }
+    }
+    if (this.endPending && !this.inflating) {
+      this.endPending = false;
+      this.receiveEnd();
+    }
+    this.wake();
+  }
+
+  private deliverInflated(opcode: number, data: Uint8Array | null): void {
+    if (data === null) {
+      return this.fail(protocolViolation('message-too-big', `inflated message exceeds ${this.maxMessageSize} bytes`));
+    }
+    if (data.length > this.maxMessageSize) {
+      return this.fail(protocolViolation('message-too-big', `inflated message exceeds ${this.maxMessageSize} bytes`));
+    }
+    this.deliver(opcode, data);
+  }
+
+  private onControlFrame(opcode: number, payload: Uint8Array): void {
+    if (opcode === Opcode.Ping) {
+      this.events.push({ type: 'ping', data: payload });
+      // After our close frame nothing more may be sent, pongs included.
+      if (!this.closeSent) this.queueFrame(Opcode.Pong, true, false, payload);
+      return;
+    }
+    if (opcode === Opcode.Pong) {
+      this.events.push({ type: 'pong', data: payload });
+      return;
+    }
+    const decoded = decodeClosePayload(payload);
+    if (!decoded.ok) return this.fail(decoded.violation);
+    this.readingStopped = true;
+    this.backlog = [];
+    let initiator: CloseInitiator = 'local';
+    if (!this.closeSent) {
+      // Echo the status code (RFC 6455 §5.5.1); an empty close is answered with an empty one.
+      initiator = 'remote';
+      const reply = decoded.code === CloseCode.NoStatusReceived ? EMPTY : encodeClosePayload(decoded.code);
+      this.closeSent = true;
+      this.queueFrame(Opcode.Close, true, false, reply);
+    }
+    this.finishClose({ type: 'close', code: decoded.code, reason: decoded.reason, wasClean: true, initiator });
+    // RFC 6455 §7.1.1: the server ends TCP first; the client waits for it.
+    this.action = this.role === 'server' ? 'end-transport' : 'await-transport-end';
+  }
+
+  /** Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then end the transport. */
+  private fail(violation: ProtocolViolation): void {
+    this.readingStopped = true;
+    this.backlog = [];
+    const closeDropped = this.dropPending();
+    if (!this.closeSent || closeDropped) {
+      this.closeSent = true;
+      this.queueFrame(Opcode.Close, true, false, encodeClosePayload(violation.closeCode, closeReason(violation.message)));
+    }
+    this.finishClose({
+      type: 'close',
+      code: violation.closeCode,
+      reason: violation.message,
+      wasClean: false,
+      initiator: 'failure',
+      error: violation,
+    });
+    this.action = 'end-transport';
+  }
+
+  private finishClose(event: ConnectionEvent): void {
+    if (this.currentState === 'closed') return;
+    this.currentState = 'closed';
+    this.events.push(event);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Output
+
+  sendText(text: string, options?: SendOptions): void {
+    this.assertCanSend();
+    this.sendMessage(Opcode.Text, textEncoder.encode(text), options);
+  }
+
+  sendBinary(data: Uint8Array, options?: SendOptions): void {
+    this.assertCanSend();
+    this.sendMessage(Opcode.Binary, data, options);
+  }
+
+  /**
+   * Queues a frame prepared once for many connections. A client (which must mask) and a
+   * connection that compresses this message encode it from `message.payload` instead.
+   */
+  sendPrepared(message: PreparedMessage): void {
+    this.assertCanSend();
+    const opcode = message.binary ? Opcode.Binary : Opcode.Text;
+    if (this.role === 'client' || this.shouldCompress(undefined, message.payload.length)) {
+      this.sendMessage(opcode, message.payload, undefined);
+      return;
+    }
+    if (this.pending.length === 0) {
+      this.sealSlab();
+      for (const chunk of message.chunks) this.output.push(chunk);
+      this.outputBytes += message.byteLength;
+    } else {
+      this.pending.push({ kind: 'frames', chunks: [...message.chunks], bytes: message.byteLength });
+      this.pendingBytes += message.byteLength;
+    }
+  }
+
+  ping(data?: Uint8Array | string): void {
+    this.assertCanSend();
+    this.queueFrame(Opcode.Ping, true, false, controlPayload(data, 'ping'));
+  }
+
+  pong(data?: Uint8Array | string): void {
+    this.assertCanSend();
+    this.queueFrame(Opcode.Pong, true, false, controlPayload(data, 'pong'));
+  }
+
+  /**
+   * Starts the close handshake: queues a close frame (empty without a code) and waits for the
+   * peer's. Does nothing once a close frame was sent or the connection is closed.
+   * Throws `InvalidCloseError` for a code that may not be sent or a reason over 123 bytes.
+   */
+  close(code?: number, reason?: string): void {
+    if (this.currentState !== 'open' || this.closeSent) return;
+    const payload = encodeClosePayload(code, reason);
+    this.closeSent = true;
+    this.localCloseStarted = true;
+    this.queueFrame(Opcode.Close, true, false, payload);
+    this.currentState = 'closing';
+    this.action = 'await-close';
+  }
+
+  private assertCanSend(): void {
+    if (this.closeSent || this.currentState !== 'open') throw new ConnectionClosedError();
+  }
+
+  private shouldCompress(requested: boolean | undefined, length: number): boolean {
+    if (this.deflate === undefined) return false;
+    return requested ?? length >= this.deflateThreshold;
+  }
+
+  private sendMessage(opcode: number, data: Uint8Array, options: SendOptions | undefined): void {
+    const fragmentSize = options?.fragmentSize ?? 0;
+    if (!Number.isInteger(fragmentSize) || fragmentSize < 0) {
+      throw new InvalidArgumentError(`fragmentSize must be a non-negative integer (0: one frame), got ${fragmentSize}`);
+    }
+    if (this.shouldCompress(options?.compress, data.length)) {
+      this.pending.push({ kind: 'deflate', opcode, data, fragmentSize, started: false, result: undefined });
+      this.pendingBytes += data.length;
+      this.flushPending();
+      return;
+    }
+    if (this.pending.length === 0) {
+      this.writeMessage(this.output, opcode, data, fragmentSize, false);
+    } else {
+      const chunks: Uint8Array[] = [];
+      const bytes = this.writeMessage(chunks, opcode, data, fragmentSize, false);
+      this.pending.push({ kind: 'frames', chunks, bytes });
+      this.pendingBytes += bytes;
+    }
+  }
+
+  /** Queues one frame, behind any message still being compressed. */
+  private queueFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
+    if (this.pending.length === 0) {
+      this.writeFrame(this.output, opcode, fin, rsv1, payload);
+      return;
+    }
+    const chunks: Uint8Array[] = [];
+    const bytes = this.writeFrame(chunks, opcode, fin, rsv1, payload);
+    this.pending.push({ kind: 'frames', chunks, bytes });
+    this.pendingBytes += bytes;
+    if (opcode === Opcode.Close) this.closeFramePending = true;
+  }
+
+  /** Appends a message's frames to `target`; returns their byte count. */
+  private writeMessage(target: Uint8Array[], opcode: number, data: Uint8Array, fragmentSize: number, compressed: boolean): number {
+    if (fragmentSize === 0 || data.length <= fragmentSize) {
+      return this.writeFrame(target, opcode, true, compressed, data);
+    }
+    const slices = fragmentPayload(data, fragmentSize);
+    let bytes = 0;
+    for (let i = 0; i < slices.length; i++) {
+      const first = i === 0;
+      // RSV1 marks the message as compressed on its first frame only (RFC 7692 §6.1).
+      bytes += this.writeFrame(target, first ? opcode : Opcode.Continuation, i === slices.length - 1, first && compressed, slices[i]!);
+    }
+    return bytes;
+  }
+
+  /** Encodes one frame into `target` (header and payload, or one chunk for small payloads). */
+  private writeFrame(target: Uint8Array[], opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): number {
+    const length = payload.length;
+    const masked = this.role === 'client';
+    const headerLength = frameHeaderLength(length, masked);
+    const total = headerLength + length;
+    if (target === this.output && length <= COALESCE_LIMIT) {
+      this.writeSmallFrame(opcode, fin, rsv1, payload, headerLength);
+      this.outputBytes += total;
+      return total;
+    }
+    let chunks: Uint8Array[] = target;
+    if (target === this.output) {
+      this.sealSlab();
+      this.outputBytes += total;
+      chunks = this.output;
+    }
+    if (masked) {
+      // The caller's bytes are never modified: the masked payload is a copy next to the header.
+      const frame = new Uint8Array(total);
+      writeHeaderBytes(frame, 0, opcode, fin, rsv1, length, true);
+      const key = this.writeMaskKey(frame, headerLength - 4);
+      copyMasked(frame, headerLength, payload, key);
+      chunks.push(frame);
+    } else if (length <= COALESCE_LIMIT) {
+      const frame = new Uint8Array(total);
+      writeHeaderBytes(frame, 0, opcode, fin, rsv1, length, false);
+      frame.set(payload, headerLength);
+      chunks.push(frame);
+    } else {
+      const header = new Uint8Array(headerLength);
+      writeHeaderBytes(header, 0, opcode, fin, rsv1, length, false);
+      chunks.push(header, payload);
+    }
+    return total;
+  }
+
+  /** Writes a small frame into the slab, masking its payload on the way for a client. */
+  private writeSmallFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, headerLength: number): void {
+    const length = payload.length;
+    const total = headerLength + length;
+    const shared = sharedSlab;
+    // Continue this connection's region only if nobody wrote after it and the frame fits.
+    if (this.slab !== shared.bytes || this.slabEnd !== shared.end || shared.end + total > shared.bytes.length) {
+      this.sealSlab();
+      if (shared.end + total > shared.bytes.length) {
+        shared.bytes = new Uint8Array(SLAB_BYTES);
+        shared.end = 0;
+      }
+      this.slab = shared.bytes;
+      this.slabStart = shared.end;
+      this.slabEnd = shared.end;
+    }
+    const slab = this.slab;
+    const at = this.slabEnd;
+    this.slabEnd = at + total;
+    shared.end = at + total;
+    const masked = this.role === 'client';
+    writeHeaderBytes(slab, at, opcode, fin, rsv1, length, masked);
+    const p = at + headerLength;
+    if (!masked) {
+      if (length !== 0) slab.set(payload, p);
+      return;
+    }
+    const key = this.writeMaskKey(slab, p - 4);
+    const k0 = key[0]!;
+    const k1 = key[1]!;
+    const k2 = key[2]!;
+    const k3 = key[3]!;
+    let i = 0;
+    for (const whole = length & ~3; i < whole; i += 4) {
+      slab[p + i] = payload[i]! ^ k0;
+      slab[p + i + 1] = payload[i + 1]! ^ k1;
+      slab[p + i + 2] = payload[i + 2]! ^ k2;
+      slab[p + i + 3] = payload[i + 3]! ^ k3;
+    }
+    for (; i < length; i++) slab[p + i] = payload[i]! ^ key[i & 3]!;
+  }
+
+  /** Moves the slab's unsent frames into the output, before anything else is appended to it. */
+  private sealSlab(): void {
+    if (this.slabEnd === this.slabStart) return;
+    this.output.push(this.slab.subarray(this.slabStart, this.slabEnd));
+    this.slabStart = this.slabEnd;
+  }
+
+  /** Four fresh random bytes written at `frame[at..]`; returns the pool they came from, positioned. */
+  private writeMaskKey(frame: Uint8Array, at: number): Uint8Array {
+    if (this.maskPoolUsed + 4 > MASK_POOL_BYTES) {
+      if (this.maskPool.length === 0) this.maskPool = new Uint8Array(MASK_POOL_BYTES);
+      this.randomBytes(this.maskPool);
+      this.maskPoolUsed = 0;
+    }
+    const pool = this.maskPool;
+    const p = this.maskPoolUsed;
+    const key = this.maskKey;
+    frame[at] = key[0] = pool[p]!;
+    frame[at + 1] = key[1] = pool[p + 1]!;
+    frame[at + 2] = key[2] = pool[p + 2]!;
+    frame[at + 3] = key[3] = pool[p + 3]!;
+    this.maskPoolUsed = p + 4;
+    return key;
+  }
+
+  /** Moves what is ready from the pending queue to the output, starting compressions in order. */
+  private flushPending(): void {
+    const pending = this.pending;
+    while (pending.length > 0) {
+      const head = pending[0]!;
+      if (head.kind === 'frames') {
+        pending.shift();
+        if (pending.length === 0) this.closeFramePending = false;
+        this.pendingBytes -= head.bytes;
+        this.sealSlab();
+        for (const chunk of head.chunks) this.output.push(chunk);
+        this.outputBytes += head.bytes;
+        continue;
+      }
+      if (head.result !== undefined) {
+        pending.shift();
+        this.pendingBytes -= head.data.length;
+        this.writeMessage(this.output, head.opcode, head.result, head.fragmentSize, true);
+        continue;
+      }
+      if (head.started) return;
+      head.started = true;
+      let result: Uint8Array | PromiseLike<Uint8Array>;
+      try {
+        result = this.deflate!.compressor.compress(head.data);
+      } catch {
+        this.compressorFailed();
+        return;
+      }
+      if (!isThenable(result)) {
+        head.result = result;
+        continue;
+      }
+      const queue = this.pending;
+      result.then(
+        (data) => {
+          // A failure or end of the transport meanwhile dropped the queue: the result has no place.
+          if (this.pending !== queue) return;
+          head.result = data;
+          this.flushPending();
+          this.wake();
+        },
+        () => {
+          if (this.pending !== queue) return;
+          this.compressorFailed();
+          this.wake();
+        },
+      );
+      return;
+    }
+  }
+
+  /** The local compressor broke: nothing more can be sent in order, so close with 1011. */
+  private compressorFailed(): void {
+    const closeDropped = this.dropPending();
+    this.readingStopped = true;
+    if (!this.closeSent || closeDropped) {
+      this.closeSent = true;
+      this.queueFrame(Opcode.Close, true, false, encodeClosePayload(CloseCode.InternalError, 'compression failed'));
+    }
+    this.finishClose({ type: 'close', code: CloseCode.InternalError, reason: 'compression failed', wasClean: false, initiator: 'failure' });
+    this.action = 'end-transport';
+  }
+
+  /** Forgets sends still waiting for compression; reports whether our close frame was among them. */
+  private dropPending(): boolean {
+    const hadClose = this.closeFramePending;
+    this.closeFramePending = false;
+    if (this.pending.length === 0) return false;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return hadClose;
+  }
+
+  private wake(): void {
+    this.onWakeup?.();
+  }
+}

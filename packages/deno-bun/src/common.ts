@@ -1,0 +1,30 @@
+/** What every entry point exports besides its runtime's server and client classes. */
+export { BaseWebSocketServer } from './server.js';
+export type {
+  AuthAccept,
+  AuthReject,
+  AuthResult,
+  FetchHandler,
+  HeadersInit,
+  ServerDeflateOptions,
+  TlsServerOptions,
+  WebSocketServerEvents,
+  WebSocketServerOptions,
+} from './server.js';
+export { BaseWebSocket, CONNECTING, OPEN, CLOSING, CLOSED } from './client.js';
+export type { BinaryType, ClientDeflateOptions, ClientOptions, ClientTlsOptions, ReadyState } from './client.js';
+export { WebSocketConnection, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_PAYLOAD, defaultMaxFragments } from './connection.js';
+export type {
+  ConnectionOptions,
+  HighWaterPolicy,
+  MessageHandler,
+  MessageSendOptions,
+  WebSocketConnectionEvents,
+} from './connection.js';
+export { WebSocketProtocolError, SendError } from './errors.js';
+export type { CompressionOptions, ZlibTuning } from './compressor.js';
+export type { RequestInfo } from './http.js';
+export type { Message, SendData } from './data.js';
+export type { RateLimitOptions } from './token-bucket.js';
+export { CloseCode, prepareMessage } from '@switchyard/codec';
+export type { PeerConnection, PreparedMessage, SendResult } from '@switchyard/codec';

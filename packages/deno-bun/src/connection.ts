@@ -1,0 +1,640 @@
+import type { Connection, ConnectionEvent, PeerConnection, PreparedMessage, SendResult } from '@switchyard/codec';
+import { toBytes, type Message, type SendData } from './data.js';
+import { TypedEmitter } from './emitter.js';
+import { SendError, WebSocketProtocolError } from './errors.js';
+import { Inbox } from './inbox.js';
+import { TokenBucket, type RateLimitOptions } from './token-bucket.js';
+import type { Transport, TransportHandler } from './transport.js';
+
+/**
+ * What `send` does when the connection already buffers `highWaterMark` bytes:
+ * - `queue`: accept anyway (the `highWaterMark` event fires once per crossing) up to
+ *   `maxBufferedAmount`, beyond which messages are dropped;
+ * - `drop`: refuse the message (`{ status: 'dropped', reason: 'high-water-mark' }`);
+ * - `close-1008` / `close-1013`: refuse it and close the connection with that code, so the
+ *   peer reconnects and resynchronises instead of silently missing messages.
+ */
+export type HighWaterPolicy = 'queue' | 'drop' | 'close-1008' | 'close-1013';
+
+/** Options shared by the server's connections and the client (same names and defaults as @switchyard/node). */
+export interface ConnectionOptions {
+  /** Largest message accepted, counted after inflation (bytes). Above it: close 1009. Default 1 MiB. */
+  readonly maxPayload?: number;
+  /** Most fragments in one message. Default: max(1024, maxPayload / 64), so it scales with maxPayload. */
+  readonly maxFragments?: number;
+  /** After `close()`, how long to wait for the peer's close frame (and TCP end) before destroying the socket (ms). Default 10 000. */
+  readonly closeTimeout?: number;
+  /** Buffered bytes above which `highWaterPolicy` applies. Default 16 MiB. */
+  readonly highWaterMark?: number;
+  /** Default `close-1013` on the server, `queue` on the client (the WHATWG API has no way to refuse a send). */
+  readonly highWaterPolicy?: HighWaterPolicy;
+  /** Hard cap for the `queue` policy. Default 4 × highWaterMark. */
+  readonly maxBufferedAmount?: number;
+  /** Messages waiting for an async iterator or `onMessage` handler before the socket stops being read. Default 16. */
+  readonly maxQueuedMessages?: number;
+  /** Per-connection token bucket on received messages; exceeding it closes with 1008. Default none. */
+  readonly rateLimit?: RateLimitOptions;
+  /** Ping a silent peer this often (ms, 0 = off). Default 30 000 on the server, 0 on the client. */
+  readonly heartbeatInterval?: number;
+  /** Terminate a peer that has not answered a ping within this long (ms). Default 10 000. */
+  readonly heartbeatTimeout?: number;
+  /** Close (1001) a peer that has sent no message for this long (ms, 0 = off). Default 0. */
+  readonly idleTimeout?: number;
+}
+
+export interface ResolvedConnectionOptions {
+  readonly maxPayload: number;
+  readonly maxFragments: number;
+  readonly closeTimeout: number;
+  readonly highWaterMark: number;
+  readonly highWaterPolicy: HighWaterPolicy;
+  readonly maxBufferedAmount: number;
+  readonly maxQueuedMessages: number;
+  readonly rateLimit: RateLimitOptions | undefined;
+  readonly heartbeatInterval: number;
+  readonly heartbeatTimeout: number;
+  readonly idleTimeout: number;
+}
+
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+export const DEFAULT_HIGH_WATER_MARK = 16 * 1024 * 1024;
+
+/** The fragment limit that lets a message of `maxPayload` bytes arrive in 64-byte fragments. */
+export function defaultMaxFragments(maxPayload: number): number {
+  return Math.max(1024, Math.ceil(maxPayload / 64));
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!(value >= 0)) throw new RangeError(`${name} must be a non-negative number, got ${value}`);
+  return value;
+}
+
+export function resolveConnectionOptions(options: ConnectionOptions, side: 'server' | 'client'): ResolvedConnectionOptions {
+  const maxPayload = nonNegative('maxPayload', options.maxPayload ?? DEFAULT_MAX_PAYLOAD);
+  const highWaterMark = nonNegative('highWaterMark', options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+  return {
+    maxPayload,
+    maxFragments: nonNegative('maxFragments', options.maxFragments ?? defaultMaxFragments(maxPayload)),
+    closeTimeout: nonNegative('closeTimeout', options.closeTimeout ?? 10_000),
+    highWaterMark,
+    highWaterPolicy: options.highWaterPolicy ?? (side === 'server' ? 'close-1013' : 'queue'),
+    maxBufferedAmount: nonNegative('maxBufferedAmount', options.maxBufferedAmount ?? highWaterMark * 4),
+    maxQueuedMessages: Math.max(1, options.maxQueuedMessages ?? 16),
+    rateLimit: options.rateLimit,
+    heartbeatInterval: nonNegative('heartbeatInterval', options.heartbeatInterval ?? (side === 'server' ? 30_000 : 0)),
+    heartbeatTimeout: nonNegative('heartbeatTimeout', options.heartbeatTimeout ?? 10_000),
+    idleTimeout: nonNegative('idleTimeout', options.idleTimeout ?? 0),
+  };
+}
+
+/** Options of `send`. */
+export interface MessageSendOptions {
+  /** Send as a binary message (default: true for bytes, false for strings). */
+  readonly binary?: boolean;
+  /** Split into frames of at most this many payload bytes. */
+  readonly fragmentSize?: number;
+  /** With permessage-deflate: force (true) or skip (false) compression for this message. */
+  readonly compress?: boolean;
+}
+
+/** Receives every message in order; a returned promise is awaited before the next one. */
+export type MessageHandler = (data: Message, isBinary: boolean) => unknown;
+
+/** The events of a connection, Node-style listener signatures. */
+export interface WebSocketConnectionEvents {
+  message: (data: Message, isBinary: boolean) => void;
+  ping: (data: Uint8Array) => void;
+  pong: (data: Uint8Array) => void;
+  /** The connection is over and its socket closed. Emitted exactly once. */
+  close: (code: number, reason: string, wasClean: boolean) => void;
+  /** Only emitted when a listener is registered: a connection never crashes a process by itself. */
+  error: (error: Error) => void;
+  /** Everything buffered was handed to the socket after `send` reported it queued. */
+  drain: () => void;
+  /** `bufferedAmount` crossed `highWaterMark` under the `queue` policy. */
+  highWaterMark: (bufferedAmount: number) => void;
+}
+
+/** Everything a connection needs besides its socket and codec. */
+export interface ConnectionSetup<User> {
+  readonly transport: Transport;
+  readonly codec: Connection;
+  readonly options: ResolvedConnectionOptions;
+  readonly protocol: string;
+  readonly extensions: string;
+  readonly url: string;
+  readonly user: User;
+  /** Text messages pass through this first; a string return is sent back instead of delivered. */
+  readonly intercept?: ((text: string) => string | undefined) | undefined;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+/**
+ * One WebSocket over one `Transport`, server or client side: the codec's `Connection` plus the
+ * socket, the clock and the application-facing surface (send results, drain, heartbeat, close
+ * timeout, async iteration, read backpressure). Every protocol decision is the codec's.
+ *
+ * Replies produced while handling one socket read leave in one write: `send` during a message
+ * event only queues, and the batch is flushed when the read has been handled.
+ */
+export class WebSocketConnection<User = unknown>
+  extends TypedEmitter<WebSocketConnectionEvents>
+  implements PeerConnection, AsyncIterable<Message>
+{
+  /** Data attached by the server's `authenticate` hook. */
+  user: User;
+  readonly protocol: string;
+  readonly extensions: string;
+  readonly url: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  lastReceivedAt = Date.now();
+  lastMessageAt = this.lastReceivedAt;
+
+  readonly #transport: Transport;
+  readonly #engine: Connection;
+  readonly #options: ResolvedConnectionOptions;
+  readonly #intercept: ((text: string) => string | undefined) | undefined;
+  readonly #bucket: TokenBucket | undefined;
+  #dispatching = false;
+  #wakeupPending = false;
+  #transportEnded = false;
+  #closeEvent: { code: number; reason: string; wasClean: boolean } | undefined;
+  #socketClosed = false;
+  /** A send reported `queued`: `drain` fires once nothing is buffered any more. */
+  #drainOwed = false;
+  #aboveHighWater = false;
+  #userPaused = false;
+  #inboxFull = false;
+  #inbox: Inbox<{ data: Message; isBinary: boolean }> | undefined;
+  #flushWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingOutstanding = false;
+  #pingSentAt = 0;
+
+  constructor(setup: ConnectionSetup<User>) {
+    super();
+    this.#transport = setup.transport;
+    this.#engine = setup.codec;
+    this.#options = setup.options;
+    this.#intercept = setup.intercept;
+    this.#bucket = setup.options.rateLimit ? new TokenBucket(setup.options.rateLimit) : undefined;
+    this.protocol = setup.protocol;
+    this.extensions = setup.extensions;
+    this.url = setup.url;
+    this.user = setup.user;
+    this.remoteAddress = setup.transport.remoteAddress;
+    this.remotePort = setup.transport.remotePort;
+  }
+
+  /**
+   * Starts reading. `initial` holds bytes that arrived with the handshake (frames may follow the
+   * head in the same packet). The server calls it after its `connection` listeners ran, so no
+   * message is delivered before anyone listens.
+   */
+  start(initial?: Uint8Array): void {
+    const handler: TransportHandler = {
+      data: (chunk) => this.#onData(chunk),
+      drain: () => this.#onDrain(),
+      end: () => this.#onEnd(),
+      closed: (error) => this.#onClosed(error),
+    };
+    this.#transport.attach(handler);
+    const { heartbeatInterval, idleTimeout } = this.#options;
+    if (heartbeatInterval > 0 || idleTimeout > 0) this.#scheduleHeartbeat();
+    if (initial && initial.byteLength > 0) this.#onData(initial);
+  }
+
+  /** Asynchronous compressor work finished (the codec's `onWakeup`): deliver its events and output. */
+  wakeup(): void {
+    if (this.#dispatching) {
+      this.#wakeupPending = true;
+      return;
+    }
+    queueMicrotask(() => this.#process());
+  }
+
+  /** `open`, `closing` or `closed` (the codec's view; the socket may outlive `closed` briefly). */
+  get readyState(): 'open' | 'closing' | 'closed' {
+    return this.#socketClosed ? 'closed' : this.#engine.state;
+  }
+
+  /** Bytes accepted by `send` and not yet taken by the runtime's socket. */
+  get bufferedAmount(): number {
+    return this.#transport.pendingBytes + this.#engine.bufferedOutput;
+  }
+
+  /** Reading is paused, by `pause()` or because a slow iterator or handler has too much waiting. */
+  get readPaused(): boolean {
+    return this.#userPaused || this.#inboxFull;
+  }
+
+  send(data: SendData, options?: MessageSendOptions): SendResult {
+    if (this.#engine.state !== 'open' || this.#socketClosed) return this.#dropped('closed');
+    const binary = options?.binary ?? typeof data !== 'string';
+    let payload: string | Uint8Array = typeof data === 'string' ? data : toBytes(data);
+    if (binary && typeof payload === 'string') payload = encoder.encode(payload);
+    else if (!binary && typeof payload !== 'string') payload = utf8.decode(payload);
+    const refusal = this.#admit(typeof payload === 'string' ? payload.length : payload.byteLength);
+    if (refusal !== undefined) return refusal;
+    const engineOptions = options?.fragmentSize !== undefined || options?.compress !== undefined ? options : undefined;
+    if (typeof payload === 'string') this.#engine.sendText(payload, engineOptions);
+    else this.#engine.sendBinary(payload, engineOptions);
+    return this.#afterSend();
+  }
+
+  /** Sends a frame prepared once with `prepareMessage` (broadcast without re-encoding). */
+  sendPrepared(message: PreparedMessage): SendResult {
+    if (this.#engine.state !== 'open' || this.#socketClosed) return this.#dropped('closed');
+    const refusal = this.#admit(message.byteLength);
+    if (refusal !== undefined) return refusal;
+    this.#engine.sendPrepared(message);
+    return this.#afterSend();
+  }
+
+  /** `send`, then wait until the bytes are taken by the socket. Rejects with `SendError` if they never will be. */
+  async sendAsync(data: SendData, options?: MessageSendOptions): Promise<SendResult> {
+    const result = this.send(data, options);
+    if (result.status === 'dropped') throw new SendError(`message not sent: ${result.reason}`, result.reason);
+    await this.flush();
+    return { status: 'written', bufferedAmount: this.bufferedAmount };
+  }
+
+  /** Resolves when everything accepted so far has been taken by the socket. */
+  flush(): Promise<void> {
+    if (this.#socketClosed) return Promise.reject(new SendError('connection closed', 'closed'));
+    if (this.bufferedAmount === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#flushWaiters.push({ resolve, reject });
+      if (!this.#dispatching) this.#writeOutput();
+    });
+  }
+
+  ping(data: Uint8Array | string = new Uint8Array(0)): void {
+    if (this.#engine.state !== 'open') return;
+    this.#engine.ping(data);
+    this.#afterCommand();
+  }
+
+  pong(data: Uint8Array | string = new Uint8Array(0)): void {
+    if (this.#engine.state !== 'open') return;
+    this.#engine.pong(data);
+    this.#afterCommand();
+  }
+
+  /**
+   * Starts the close handshake. If the peer does not answer within `closeTimeout` the socket is
+   * destroyed. Throws `InvalidCloseError` for a code that may not be sent or a reason over 123 bytes.
+   */
+  close(code?: number, reason?: string): void {
+    if (this.#socketClosed || this.#engine.state === 'closed') return;
+    this.#engine.close(code, reason);
+    this.#afterCommand();
+  }
+
+  /** Stops reading from the socket: the peer's sends back up into TCP (see `resume`). */
+  pause(): void {
+    this.#userPaused = true;
+    this.#transport.pause();
+  }
+
+  resume(): void {
+    this.#userPaused = false;
+    if (!this.#inboxFull && !this.#socketClosed) this.#transport.resume();
+    this.lastReceivedAt = Date.now();
+  }
+
+  /** Destroys the socket at once, without a close handshake (the close event says 1006). */
+  terminate(): void {
+    this.#transport.destroy();
+  }
+
+  /**
+   * Hands every message to `handler`, one at a time and in order, awaiting its promise. While
+   * `maxQueuedMessages` wait, the socket is not read (backpressure reaches the peer). A handler
+   * that throws closes the connection with 1011.
+   */
+  onMessage(handler: MessageHandler): void {
+    const inbox = this.#openInbox();
+    void (async () => {
+      for (;;) {
+        const next = await inbox.next();
+        if (next.done) return;
+        try {
+          await handler(next.value.data, next.value.isBinary);
+        } catch (error) {
+          this.#emitError(error instanceof Error ? error : new Error(String(error)));
+          inbox.clear();
+          this.close(1011, 'internal error');
+          return;
+        }
+      }
+    })();
+  }
+
+  /** `for await (const message of connection)`: ends when the connection closes. */
+  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
+    const inbox = this.#openInbox();
+    return {
+      next: async () => {
+        const next = await inbox.next();
+        return next.done ? next : { done: false, value: next.value.data };
+      },
+      return: async () => {
+        inbox.clear();
+        this.#inbox = undefined;
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  protected override onListenerError(error: unknown): void {
+    this.#emitError(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  #emitError(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  #openInbox(): Inbox<{ data: Message; isBinary: boolean }> {
+    if (this.#inbox !== undefined) throw new Error('messages are already consumed by an iterator or a handler');
+    const inbox = new Inbox<{ data: Message; isBinary: boolean }>(
+      this.#options.maxQueuedMessages,
+      () => {
+        this.#inboxFull = true;
+        this.#transport.pause();
+      },
+      () => {
+        this.#inboxFull = false;
+        this.lastReceivedAt = Date.now();
+        if (!this.#socketClosed && !this.#userPaused) this.#transport.resume();
+      },
+    );
+    if (this.#socketClosed) inbox.end();
+    this.#inbox = inbox;
+    return inbox;
+  }
+
+  #admit(size: number): SendResult | undefined {
+    const buffered = this.bufferedAmount;
+    const { highWaterMark, highWaterPolicy, maxBufferedAmount } = this.#options;
+    // A single message larger than the mark still goes out when nothing waits before it.
+    if (buffered === 0 || buffered + size <= highWaterMark) return undefined;
+    switch (highWaterPolicy) {
+      case 'queue':
+        if (buffered + size > maxBufferedAmount) return this.#dropped('high-water-mark');
+        if (!this.#aboveHighWater) {
+          this.#aboveHighWater = true;
+          this.emit('highWaterMark', buffered + size);
+        }
+        return undefined;
+      case 'drop':
+        return this.#dropped('high-water-mark');
+      case 'close-1008':
+      case 'close-1013':
+        this.close(highWaterPolicy === 'close-1008' ? 1008 : 1013, 'send buffer full');
+        return this.#dropped('high-water-mark');
+    }
+  }
+
+  #dropped(reason: 'closed' | 'high-water-mark'): SendResult {
+    return { status: 'dropped', reason, bufferedAmount: this.bufferedAmount };
+  }
+
+  #afterSend(): SendResult {
+    if (this.#dispatching) {
+      this.#drainOwed = true;
+      return { status: 'queued', bufferedAmount: this.bufferedAmount };
+    }
+    const handedOver = this.#writeOutput();
+    this.#actOnTransport();
+    if (!handedOver) this.#drainOwed = true;
+    return { status: handedOver ? 'written' : 'queued', bufferedAmount: this.bufferedAmount };
+  }
+
+  #afterCommand(): void {
+    if (this.#dispatching) return;
+    this.#writeOutput();
+    this.#actOnTransport();
+  }
+
+  #onData(chunk: Uint8Array): void {
+    this.lastReceivedAt = Date.now();
+    this.#engine.receive(chunk);
+    this.#process();
+  }
+
+  #onEnd(): void {
+    this.#engine.receiveEnd();
+    this.#process();
+    // The peer sends nothing more: whatever the codec says, this connection is over.
+    this.#endTransport();
+  }
+
+  #onDrain(): void {
+    if (this.#engine.bufferedOutput > 0) this.#writeOutput();
+    this.#settleDrain();
+  }
+
+  /** Once nothing is buffered: resolves `flush()` waiters and fires the `drain` a `queued` send promised. */
+  #settleDrain(): void {
+    if (this.bufferedAmount > 0) return;
+    this.#aboveHighWater = false;
+    const waiters = this.#flushWaiters;
+    if (waiters.length > 0) {
+      this.#flushWaiters = [];
+      for (const waiter of waiters) waiter.resolve();
+    }
+    if (this.#drainOwed) {
+      this.#drainOwed = false;
+      this.emit('drain');
+    }
+  }
+
+  #onClosed(error: Error | undefined): void {
+    if (this.#socketClosed) return;
+    this.#socketClosed = true;
+    if (this.#engine.state !== 'closed') this.#engine.receiveEnd();
+    this.#dispatching = true;
+    try {
+      for (const event of this.#engine.takeEvents()) this.#dispatch(event);
+    } finally {
+      this.#dispatching = false;
+    }
+    this.#engine.takeOutput();
+    this.#clearTimers();
+    if (error && !this.#closeEvent?.wasClean) this.#emitError(error);
+    this.#inbox?.end();
+    const waiters = this.#flushWaiters;
+    this.#flushWaiters = [];
+    for (const waiter of waiters) waiter.reject(new SendError('connection closed', 'closed'));
+    const close = this.#closeEvent ?? { code: 1006, reason: '', wasClean: false };
+    this.emit('close', close.code, close.reason, close.wasClean);
+  }
+
+  /** Delivers the engine's events, then writes everything they produced in one batch. */
+  #process(): void {
+    if (this.#dispatching) {
+      this.#wakeupPending = true;
+      return;
+    }
+    this.#dispatching = true;
+    try {
+      do {
+        this.#wakeupPending = false;
+        const events = this.#engine.takeEvents();
+        for (let i = 0; i < events.length; i++) this.#dispatch(events[i] as ConnectionEvent);
+      } while (this.#wakeupPending);
+    } finally {
+      this.#dispatching = false;
+    }
+    this.#writeOutput();
+    this.#actOnTransport();
+  }
+
+  #dispatch(event: ConnectionEvent): void {
+    switch (event.type) {
+      case 'text': {
+        if (!this.#allowMessage()) return;
+        const answer = this.#intercept?.(event.data);
+        if (answer !== undefined) {
+          if (this.#engine.state === 'open') this.#engine.sendText(answer);
+          return;
+        }
+        this.#deliver(event.data, false);
+        return;
+      }
+      case 'binary':
+        if (!this.#allowMessage()) return;
+        this.#deliver(event.data, true);
+        return;
+      case 'ping':
+        this.emit('ping', event.data);
+        return;
+      case 'pong':
+        this.#pingOutstanding = false;
+        this.emit('pong', event.data);
+        return;
+      case 'close':
+        this.#closeEvent = { code: event.code, reason: event.reason, wasClean: event.wasClean };
+        if (event.error) this.#emitError(new WebSocketProtocolError(event.error));
+        return;
+    }
+  }
+
+  #allowMessage(): boolean {
+    this.lastMessageAt = this.lastReceivedAt;
+    if (!this.#bucket || this.#bucket.take()) return true;
+    if (this.#engine.state === 'open') this.#engine.close(1008, 'rate limit exceeded');
+    return false;
+  }
+
+  #deliver(data: Message, isBinary: boolean): void {
+    this.emit('message', data, isBinary);
+    this.#inbox?.push({ data, isBinary });
+  }
+
+  /**
+   * Hands the codec's output to the transport. True when it went without waiting in this
+   * process (Deno: the write is with the runtime; Bun: the kernel took it all).
+   */
+  #writeOutput(): boolean {
+    const output = this.#engine.takeOutput();
+    if (output.length === 0) return this.#engine.bufferedOutput === 0 && this.#transport.pendingBytes === 0;
+    const handedOver = this.#transport.write(output) && this.#engine.bufferedOutput === 0;
+    if (handedOver && this.#drainOwed && !this.#dispatching) queueMicrotask(() => this.#settleDrain());
+    return handedOver;
+  }
+
+  #actOnTransport(): void {
+    switch (this.#engine.transportAction) {
+      case 'none':
+        return;
+      case 'await-close':
+        this.#armCloseTimer(() => this.#transport.destroy());
+        return;
+      case 'end-transport':
+        if (this.#engine.bufferedOutput === 0) this.#endTransport();
+        return;
+      case 'await-transport-end':
+        this.#armCloseTimer(() => this.#endTransport());
+        return;
+    }
+  }
+
+  #endTransport(): void {
+    if (this.#transportEnded) return;
+    this.#transportEnded = true;
+    this.#stopHeartbeat();
+    // A peer that never ends its side must not hold the socket forever. (Armed before `end`,
+    // which may close the transport synchronously and clear the timers.)
+    if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    this.#closeTimer = setTimeout(() => this.#transport.destroy(), this.#options.closeTimeout);
+    this.#transport.end();
+  }
+
+  #armCloseTimer(onTimeout: () => void): void {
+    if (this.#closeTimer) return;
+    this.#stopHeartbeat();
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      onTimeout();
+    }, this.#options.closeTimeout);
+  }
+
+  /**
+   * One timer per connection drives both the heartbeat and the idle timeout. It wakes at the next
+   * deadline: a ping when the peer has been silent for `heartbeatInterval`, termination when the
+   * ping got no answer within `heartbeatTimeout`, close 1001 after `idleTimeout` without a message.
+   * Any bytes from the peer count as a sign of life.
+   */
+  #scheduleHeartbeat(): void {
+    const { heartbeatInterval, heartbeatTimeout, idleTimeout } = this.#options;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    if (heartbeatInterval > 0) {
+      next = this.#pingOutstanding ? this.#pingSentAt + heartbeatTimeout : this.lastReceivedAt + heartbeatInterval;
+    }
+    if (idleTimeout > 0) next = Math.min(next, this.lastMessageAt + idleTimeout);
+    this.#heartbeatTimer = setTimeout(() => this.#heartbeatTick(), Math.max(1, next - now));
+  }
+
+  #heartbeatTick(): void {
+    this.#heartbeatTimer = undefined;
+    if (this.#engine.state !== 'open' || this.#socketClosed) return;
+    const { heartbeatInterval, heartbeatTimeout, idleTimeout } = this.#options;
+    const now = Date.now();
+    if (idleTimeout > 0 && now - this.lastMessageAt >= idleTimeout) {
+      this.close(1001, 'idle timeout');
+      return;
+    }
+    if (heartbeatInterval > 0) {
+      if (this.#pingOutstanding && this.lastReceivedAt > this.#pingSentAt) this.#pingOutstanding = false;
+      if (this.#pingOutstanding && now - this.#pingSentAt >= heartbeatTimeout) {
+        this.#emitError(new Error('heartbeat timeout: no pong from the peer'));
+        this.terminate();
+        return;
+      }
+      if (!this.#pingOutstanding && now - this.lastReceivedAt >= heartbeatInterval) {
+        this.#pingOutstanding = true;
+        this.#pingSentAt = now;
+        this.ping();
+      }
+    }
+    this.#scheduleHeartbeat();
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
+  }
+
+  #clearTimers(): void {
+    this.#stopHeartbeat();
+    if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * `@switchyard/deno-bun/deno`: the WebSocket server and client on Deno's own TCP and TLS
+ * (`Deno.listen`, `Deno.listenTls`, `Deno.connect`, `Deno.connectTls`).
+ *
+ * ```ts
+ * import { WebSocketServer } from '@switchyard/deno-bun/deno';
+ * const server = new WebSocketServer({ port: 8080 });
+ * server.on('connection', (socket) => socket.on('message', (data) => socket.send(data)));
+ * ```
+ */
+import { BaseWebSocket, type ClientOptions, type ClientTlsOptions, type Connect } from './client.js';
+import { BaseWebSocketServer, type Listen, type WebSocketServerOptions } from './server.js';
+import { DenoTransport } from './deno/transport.js';
+
+export * from './common.js';
+
+const listen: Listen = (options, onTransport) => {
+  const listener = options.tls
+    ? Deno.listenTls({ port: options.port, hostname: options.hostname, cert: options.tls.cert, key: options.tls.key })
+    : Deno.listen({ port: options.port, hostname: options.hostname });
+  const acceptLoop = (async () => {
+    try {
+      for await (const conn of listener) {
+        noDelay(conn);
+        onTransport(new DenoTransport(conn));
+      }
+    } catch {
+      // The listener was closed: the loop ends.
+    }
+  })();
+  const address = listener.addr as Deno.NetAddr;
+  return {
+    port: address.port,
+    hostname: address.hostname,
+    stop: async () => {
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
+      // Deno frees the port once the pending accept has been cancelled.
+      await acceptLoop;
+    },
+  };
+};
+
+const connect: Connect = async (target, tls?: ClientTlsOptions) => {
+  const conn = target.secure
+    ? await Deno.connectTls({
+        hostname: target.hostname,
+        port: target.port,
+        ...(tls?.ca !== undefined ? { caCerts: typeof tls.ca === 'string' ? [tls.ca] : [...tls.ca] } : {}),
+      })
+    : await Deno.connect({ hostname: target.hostname, port: target.port });
+  noDelay(conn);
+  return new DenoTransport(conn);
+};
+
+/** Small frames must not wait for Nagle's algorithm. */
+function noDelay(conn: Deno.Conn): void {
+  const tcp = conn as Partial<Deno.TcpConn>;
+  try {
+    tcp.setNoDelay?.(true);
+  } catch {
+    // TLS connections expose no socket options
+  }
+}
+
+/** A WebSocket server on Deno's raw TCP (or TLS with `tls`). Listens as soon as it is constructed. */
+export class WebSocketServer<User = undefined> extends BaseWebSocketServer<User> {
+  constructor(options: WebSocketServerOptions<User> = {}) {
+    super(options, listen);
+  }
+}
+
+/** The WHATWG WebSocket client on Deno's raw TCP, with server-grade options on top. */
+export class WebSocket extends BaseWebSocket {
+  constructor(url: string | URL, protocols?: string | readonly string[], options: ClientOptions = {}) {
+    super(url, protocols, options, connect);
+  }
+}
+
+/** Which runtime this entry point drives. */
+export const runtime = 'deno' as const;

@@ -1,0 +1,63 @@
+/**
+ * The byte stream under one WebSocket, as the adapter's runtime-neutral code sees it. Each
+ * runtime fills it from its own socket API (`Deno.Conn`, Bun's `Socket`); everything above it —
+ * handshake, connection, server, client — is shared.
+ */
+export interface Transport {
+  /** Where the peer is (for logs, rate limits and `authenticate`). */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /**
+   * Bytes accepted by `write` that this process still holds: not yet taken by the runtime's
+   * socket (Bun: not accepted by the kernel; Deno: not yet handed to `conn.write`, or handed and
+   * the write not finished).
+   */
+  readonly pendingBytes: number;
+  /** True once the transport is closed (by either side); writes are then ignored. */
+  readonly closed: boolean;
+  /** Starts delivering events to `handler` (data that arrived before is delivered then). */
+  attach(handler: TransportHandler): void;
+  /**
+   * Writes the chunks in order, in as few system calls as the runtime allows. Returns true when
+   * they were handed to the runtime's socket at once (nothing queued before them, nothing left
+   * over), false when some wait in this process.
+   */
+  write(chunks: readonly Uint8Array[]): boolean;
+  /** Sends what is pending, then ends the stream (TCP FIN) and closes once the peer ends too. */
+  end(): void;
+  /** Closes at once, dropping pending bytes. */
+  destroy(): void;
+  /** Stops reading from the socket (read-side backpressure) until `resume`. */
+  pause(): void;
+  resume(): void;
+}
+
+export interface TransportHandler {
+  /** Bytes from the peer. The chunk is owned by the receiver from now on. */
+  data(chunk: Uint8Array): void;
+  /** Everything pending was handed to the runtime's socket. */
+  drain(): void;
+  /** The peer ended its side (EOF). `closed` follows. */
+  end(): void;
+  /** The transport is closed: nothing more will be read or written. Called once. */
+  closed(error?: Error): void;
+}
+
+/** Concatenates small chunks so that one system call carries them (Deno and Bun have no writev on sockets). */
+export function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Sum of the byte lengths. */
+export function totalLength(chunks: readonly Uint8Array[]): number {
+  let total = 0;
+  for (const chunk of chunks) total += chunk.byteLength;
+  return total;
+}

@@ -1,0 +1,568 @@
+// The adapter's behaviour tests, written once and run inside Deno (test/deno/adapter.deno.ts)
+// and inside Bun (test/bun/adapter.bun.ts) against that runtime's entry point. Peers are real:
+// the runtime's own WebSocket client, our client, raw TCP sockets for misbehaving peers.
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { deflateRawSync } from 'node:zlib';
+import type { BaseWebSocket, BaseWebSocketServer, ClientOptions, WebSocketConnection, WebSocketServerOptions } from '../../src/common.js';
+import { prepareMessage } from '../../src/common.js';
+import { RawPeer, clientFrame, headEnd, makeCertificate, nextEvent, serverFrames, sleep, upgradeRequest, within } from './helpers.js';
+
+export interface RuntimeUnderTest {
+  readonly name: 'deno' | 'bun';
+  readonly WebSocketServer: new <User = undefined>(options?: WebSocketServerOptions<User>) => BaseWebSocketServer<User>;
+  readonly WebSocket: new (url: string | URL, protocols?: string | readonly string[], options?: ClientOptions) => BaseWebSocket;
+  /** The runtime's own WHATWG WebSocket. */
+  readonly NativeWebSocket: typeof globalThis.WebSocket;
+}
+
+export type Register = (name: string, fn: () => Promise<void>) => void;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
+  const servers: BaseWebSocketServer<unknown>[] = [];
+  const peers: Array<{ close(): void }> = [];
+
+  /** A server on an ephemeral loopback port, closed after the test. */
+  function serve<User = undefined>(options: WebSocketServerOptions<User> = {}): BaseWebSocketServer<User> {
+    const server = new rt.WebSocketServer<User>({ host: '127.0.0.1', port: 0, closeTimeout: 1000, ...options });
+    servers.push(server as BaseWebSocketServer<unknown>);
+    return server;
+  }
+
+  function echo(server: BaseWebSocketServer<unknown>): void {
+    server.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
+  }
+
+  async function client(url: string, protocols?: string | string[], options?: ClientOptions): Promise<BaseWebSocket> {
+    const ws = new rt.WebSocket(url, protocols, options);
+    peers.push(ws);
+    ws.binaryType = 'arraybuffer';
+    const outcome = await within(
+      new Promise<'open' | 'error'>((resolve) => {
+        ws.addEventListener('open', () => resolve('open'), { once: true });
+        ws.addEventListener('close', () => resolve('error'), { once: true });
+      }),
+      5000,
+      'client open',
+    );
+    if (outcome !== 'open') throw new Error('connection failed');
+    return ws;
+  }
+
+  async function raw(port: number): Promise<RawPeer> {
+    const peer = await RawPeer.connect(port);
+    peers.push({ close: () => peer.destroy() });
+    return peer;
+  }
+
+  function messages(ws: EventTarget): Array<string | ArrayBuffer> {
+    const received: Array<string | ArrayBuffer> = [];
+    ws.addEventListener('message', (event) => received.push((event as MessageEvent).data as string | ArrayBuffer));
+    return received;
+  }
+
+  async function waitFor(condition: () => boolean, ms: number, what: string): Promise<void> {
+    await within(
+      (async () => {
+        while (!condition()) await sleep(5);
+      })(),
+      ms,
+      what,
+    );
+  }
+
+  const it: Register = (name, fn) =>
+    test(name, async () => {
+      try {
+        await within(fn(), 20_000, name);
+      } finally {
+        for (const peer of peers.splice(0)) {
+          try {
+            peer.close();
+          } catch {
+            // already closed
+          }
+        }
+        await Promise.all(servers.splice(0).map((server) => within(server.close(), 5000, 'server close').catch(() => undefined)));
+      }
+    });
+
+  it(`${rt.name}: the runtime's own WebSocket client echoes text and binary through our server`, async () => {
+    const server = serve();
+    echo(server);
+    const ws = new rt.NativeWebSocket(`ws://127.0.0.1:${server.port}/`);
+    peers.push(ws);
+    ws.binaryType = 'arraybuffer';
+    await nextEvent(ws, 'open');
+    const received = messages(ws);
+    ws.send('héllo');
+    ws.send(Uint8Array.of(1, 2, 3, 255));
+    ws.send('x'.repeat(70_000));
+    await waitFor(() => received.length === 3, 5000, 'three echoes');
+    assert.equal(received[0], 'héllo');
+    assert.deepEqual([...new Uint8Array(received[1] as ArrayBuffer)], [1, 2, 3, 255]);
+    assert.equal(received[2], 'x'.repeat(70_000));
+    ws.close(1000, 'done');
+    const closed = await nextEvent<CloseEvent>(ws, 'close');
+    assert.equal(closed.code, 1000);
+    assert.equal(closed.wasClean, true);
+  });
+
+  it(`${rt.name}: our client and our server exchange messages from 0 B to 2 MiB, fragmented or not`, async () => {
+    const server = serve({ maxPayload: 4 * 1024 * 1024 });
+    echo(server);
+    const ws = await client(`ws://127.0.0.1:${server.port}/`, undefined, { maxPayload: 4 * 1024 * 1024 });
+    const received = messages(ws);
+    const sizes = [0, 1, 125, 126, 65_535, 65_536, 2 * 1024 * 1024];
+    for (const size of sizes) {
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 0xff;
+      ws.send(bytes);
+    }
+    ws.send('end');
+    await waitFor(() => received.length === sizes.length + 1, 10_000, 'all echoes');
+    sizes.forEach((size, index) => {
+      const echoed = new Uint8Array(received[index] as ArrayBuffer);
+      assert.equal(echoed.byteLength, size);
+      for (let i = 0; i < size; i += 997) assert.equal(echoed[i], (i * 31) & 0xff);
+    });
+    assert.equal(received[sizes.length], 'end');
+    assert.equal(ws.protocol, '');
+    assert.equal(ws.extensions, '');
+    assert.equal(ws.url, `ws://127.0.0.1:${server.port}/`);
+  });
+
+  it(`${rt.name}: server-side send results, fragmentation and async iteration`, async () => {
+    const server = serve();
+    const results: string[] = [];
+    server.on('connection', async (socket) => {
+      for await (const message of socket) {
+        if (message === 'fragments') {
+          results.push(socket.send('f'.repeat(1000), { fragmentSize: 100 }).status);
+        } else {
+          results.push(socket.send(message).status);
+        }
+      }
+    });
+    const ws = await client(`ws://127.0.0.1:${server.port}/`);
+    const received = messages(ws);
+    ws.send('one');
+    ws.send('fragments');
+    await waitFor(() => received.length === 2, 5000, 'two echoes');
+    assert.equal(received[0], 'one');
+    assert.equal(received[1], 'f'.repeat(1000));
+    // Sends made while a read is being handled leave together at its end: queued, then written.
+    for (const status of results) assert.ok(status === 'queued' || status === 'written', status);
+  });
+
+  it(`${rt.name}: close codes and reasons travel both ways`, async () => {
+    const server = serve();
+    const serverSide: Array<[number, string, boolean]> = [];
+    let connection: WebSocketConnection | undefined;
+    server.on('connection', (socket) => {
+      connection = socket as WebSocketConnection;
+      socket.on('close', (code, reason, wasClean) => serverSide.push([code, reason, wasClean]));
+      socket.on('message', (data) => {
+        if (data === 'close me') socket.close(4001, 'server says bye');
+      });
+    });
+    const a = await client(`ws://127.0.0.1:${server.port}/`);
+    a.close(4002, 'client says bye');
+    const closedA = await nextEvent<CloseEvent>(a, 'close');
+    assert.equal(closedA.code, 4002);
+    await waitFor(() => serverSide.length === 1, 5000, 'server close event');
+    assert.deepEqual(serverSide[0], [4002, 'client says bye', true]);
+    assert.equal(connection?.readyState, 'closed');
+
+    const b = await client(`ws://127.0.0.1:${server.port}/`);
+    b.send('close me');
+    const closedB = await nextEvent<CloseEvent>(b, 'close');
+    assert.equal(closedB.code, 4001);
+    assert.equal(closedB.reason, 'server says bye');
+    assert.equal(closedB.wasClean, true);
+    assert.throws(() => b.close(1001), (error: unknown) => error instanceof DOMException && error.name === 'InvalidAccessError');
+  });
+
+  it(`${rt.name}: authenticate accepts with typed user data or refuses with a status`, async () => {
+    const server = serve<{ name: string }>({
+      authenticate: (request) => {
+        const token = new URL(request.url).searchParams.get('token');
+        return token === 'good' ? { ok: true, user: { name: 'ada' }, headers: [['X-Session', 'fresh']] } : { ok: false, status: 401, body: 'no' };
+      },
+    });
+    const users: string[] = [];
+    server.on('connection', (socket, request) => {
+      users.push(`${socket.user.name} ${new URL(request.url).pathname}`);
+      socket.send(`hi ${socket.user.name}`);
+    });
+    const ws = await client(`ws://127.0.0.1:${server.port}/room?token=good`);
+    const [greeting] = await within(
+      new Promise<string[]>((resolve) => ws.addEventListener('message', (event) => resolve([(event as MessageEvent).data as string]))),
+      5000,
+      'greeting',
+    );
+    assert.equal(greeting, 'hi ada');
+    assert.deepEqual(users, ['ada /room']);
+
+    const peer = await raw(server.port);
+    peer.write(upgradeRequest('/room?token=bad'));
+    await peer.until((p) => p.text.includes('\r\n\r\n'), 5000, 'refusal');
+    assert.match(peer.text, /^HTTP\/1\.1 401 /);
+    const refused = new rt.WebSocket(`ws://127.0.0.1:${server.port}/?token=bad`);
+    peers.push(refused);
+    const closed = await nextEvent<CloseEvent>(refused, 'close');
+    assert.equal(closed.code, 1006);
+    assert.equal(refused.readyState, refused.CLOSED);
+  });
+
+  it(`${rt.name}: origins, subprotocols, path and maxConnections are enforced in the handshake`, async () => {
+    const server = serve({ origins: ['https://app.example'], protocols: ['v2', 'v1'], path: '/ws', maxConnections: 2 });
+    echo(server);
+    const ws = await client(`ws://127.0.0.1:${server.port}/ws`, ['v1', 'v2'], { origin: 'https://app.example' });
+    assert.equal(ws.protocol, 'v2');
+
+    const foreign = await raw(server.port);
+    foreign.write(upgradeRequest('/ws', 'Origin: https://evil.example\r\n'));
+    await foreign.until((p) => p.text.includes('\r\n\r\n'), 5000, '403');
+    assert.match(foreign.text, /^HTTP\/1\.1 403 /);
+
+    const wrongPath = await raw(server.port);
+    wrongPath.write(upgradeRequest('/elsewhere', 'Origin: https://app.example\r\n'));
+    await wrongPath.until((p) => p.text.includes('\r\n\r\n'), 5000, '404');
+    assert.match(wrongPath.text, /^HTTP\/1\.1 404 /);
+
+    const second = await client(`ws://127.0.0.1:${server.port}/ws`, undefined, { origin: 'https://app.example' });
+    assert.equal(second.protocol, '');
+    const third = await raw(server.port);
+    third.write(upgradeRequest('/ws', 'Origin: https://app.example\r\n'));
+    await third.until((p) => p.text.includes('\r\n\r\n'), 5000, '503');
+    assert.match(third.text, /^HTTP\/1\.1 503 /);
+  });
+
+  it(`${rt.name}: plain HTTP requests go to the fetch handler on the same port, or get 426`, async () => {
+    const server = serve({
+      fetch: async (request) => {
+        if (request.method === 'POST') return new Response(`got ${await request.text()}`, { status: 201 });
+        return new Response(`page at ${new URL(request.url).pathname}`, { headers: { 'content-type': 'text/plain' } });
+      },
+    });
+    echo(server);
+    const page = await fetch(`http://127.0.0.1:${server.port}/index.html`);
+    assert.equal(page.status, 200);
+    assert.equal(await page.text(), 'page at /index.html');
+    const posted = await fetch(`http://127.0.0.1:${server.port}/submit`, { method: 'POST', body: 'form data' });
+    assert.equal(posted.status, 201);
+    assert.equal(await posted.text(), 'got form data');
+    const ws = await client(`ws://127.0.0.1:${server.port}/`);
+    ws.send('still a websocket');
+    const echoed = await nextEvent<MessageEvent>(ws, 'message');
+    assert.equal(echoed.data, 'still a websocket');
+
+    const bare = serve();
+    const answer = await fetch(`http://127.0.0.1:${bare.port}/`);
+    assert.equal(answer.status, 426);
+    await answer.arrayBuffer();
+  });
+
+  it(`${rt.name}: malformed heads get 4xx, a silent peer is dropped after the handshake timeout`, async () => {
+    const server = serve({ handshakeTimeout: 200 });
+    const garbage = await raw(server.port);
+    garbage.write('GET / HTTP/1.1\nHost: x\n\n');
+    await garbage.until((p) => p.text.includes('\r\n\r\n'), 5000, '400');
+    assert.match(garbage.text, /^HTTP\/1\.1 400 /);
+
+    const silent = await raw(server.port);
+    await silent.until((p) => p.text.includes('\r\n\r\n'), 5000, '408');
+    assert.match(silent.text, /^HTTP\/1\.1 408 /);
+    await silent.whenClosed(3000);
+  });
+
+  it(`${rt.name}: maxPayload closes with 1009, counted after inflation`, async () => {
+    const server = serve({ maxPayload: 1000, perMessageDeflate: true });
+    const codes: number[] = [];
+    server.on('connection', (socket) => socket.on('close', (code) => codes.push(code)));
+    const plain = await client(`ws://127.0.0.1:${server.port}/`);
+    plain.send(new Uint8Array(1001));
+    const closed = await nextEvent<CloseEvent>(plain, 'close');
+    assert.equal(closed.code, 1009);
+
+    // A decompression bomb: 8 MiB of zeros in about 8 KiB of DEFLATE.
+    const bomb = await raw(server.port);
+    bomb.write(upgradeRequest('/', 'Sec-WebSocket-Extensions: permessage-deflate\r\n'));
+    await bomb.until((p) => headEnd(p.received) > 0, 5000, '101');
+    assert.match(bomb.text, /permessage-deflate/);
+    const compressed = deflateRawSync(new Uint8Array(8 * 1024 * 1024));
+    const frame = clientFrame(0x2, compressed.subarray(0, compressed.byteLength));
+    frame[0] = (frame[0] as number) | 0x40; // RSV1: compressed
+    bomb.write(frame);
+    await bomb.until((p) => serverFrames(p.received.subarray(headEnd(p.received))).some((f) => f.opcode === 0x8), 5000, 'close frame');
+    const close = serverFrames(bomb.received.subarray(headEnd(bomb.received))).find((f) => f.opcode === 0x8);
+    assert.ok(close);
+    assert.equal(((close.payload[0] as number) << 8) | (close.payload[1] as number), 1009);
+    await waitFor(() => codes.length === 2, 5000, 'server close events');
+  });
+
+  it(`${rt.name}: permessage-deflate between our client and our server`, async () => {
+    const server = serve({ perMessageDeflate: { threshold: 0 } });
+    echo(server);
+    const ws = await client(`ws://127.0.0.1:${server.port}/`, undefined, { perMessageDeflate: { threshold: 0 } });
+    assert.match(ws.extensions, /permessage-deflate/);
+    const received = messages(ws);
+    const big = 'switchyard '.repeat(50_000);
+    ws.send(big);
+    ws.send('small');
+    ws.send(encoder.encode(big));
+    await waitFor(() => received.length === 3, 10_000, 'compressed echoes');
+    assert.equal(received[0], big);
+    assert.equal(received[1], 'small');
+    assert.equal(decoder.decode(received[2] as ArrayBuffer), big);
+  });
+
+  it(`${rt.name}: a peer that never reads: send reports queued, then the high-water policy applies`, async () => {
+    const server = serve({ highWaterMark: 256 * 1024, highWaterPolicy: 'drop' });
+    const statuses: string[] = [];
+    let buffered = 0;
+    let socket: WebSocketConnection | undefined;
+    server.on('connection', (s) => {
+      socket = s as WebSocketConnection;
+    });
+    const peer = await raw(server.port);
+    peer.socket.pause();
+    peer.write(upgradeRequest());
+    await waitFor(() => socket !== undefined, 5000, 'connection');
+    const chunk = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 400; i++) {
+      const result = (socket as WebSocketConnection).send(chunk);
+      statuses.push(result.status);
+      buffered = Math.max(buffered, result.bufferedAmount);
+    }
+    assert.equal(statuses[0], 'written');
+    assert.ok(statuses.includes('queued'), 'some sends were queued');
+    assert.ok(statuses.includes('dropped'), 'the high-water mark refused some sends');
+    // Memory stays bounded: the mark plus one message (the kernel holds the rest).
+    assert.ok(buffered <= 256 * 1024 + 64 * 1024, `buffered ${buffered}`);
+    const flushed = (socket as WebSocketConnection).flush();
+    peer.socket.resume();
+    await within(flushed, 10_000, 'flush after the peer reads');
+    assert.equal((socket as WebSocketConnection).bufferedAmount, 0);
+  });
+
+  it(`${rt.name}: close-1013 policy closes a connection whose reader is too slow`, async () => {
+    const server = serve({ highWaterMark: 128 * 1024 });
+    let socket: WebSocketConnection | undefined;
+    const codes: number[] = [];
+    server.on('connection', (s) => {
+      socket = s as WebSocketConnection;
+      s.on('close', (code) => codes.push(code));
+    });
+    const peer = await raw(server.port);
+    peer.socket.pause();
+    peer.write(upgradeRequest());
+    await waitFor(() => socket !== undefined, 5000, 'connection');
+    let last = '';
+    for (let i = 0; i < 200 && last !== 'dropped'; i++) last = (socket as WebSocketConnection).send(new Uint8Array(64 * 1024)).status;
+    assert.equal(last, 'dropped');
+    assert.notEqual((socket as WebSocketConnection).readyState, 'open');
+    peer.socket.resume();
+    await waitFor(() => codes.length === 1, 5000, 'close');
+  });
+
+  it(`${rt.name}: heartbeat terminates a peer that stops answering pings`, async () => {
+    const server = serve({ heartbeatInterval: 100, heartbeatTimeout: 150 });
+    const closes: Array<[number, boolean]> = [];
+    server.on('connection', (socket) => socket.on('close', (code, _reason, wasClean) => closes.push([code, wasClean])));
+    // A well-behaved client answers pings (its pongs keep it alive).
+    const alive = await client(`ws://127.0.0.1:${server.port}/`);
+    // A half-open peer: it completes the handshake, then never says anything again.
+    const silent = await raw(server.port);
+    silent.write(upgradeRequest());
+    await silent.until((p) => headEnd(p.received) > 0, 5000, '101');
+    await silent.until((p) => serverFrames(p.received.subarray(headEnd(p.received))).some((f) => f.opcode === 0x9), 5000, 'ping');
+    await silent.whenClosed(5000);
+    await waitFor(() => closes.length === 1, 5000, 'server-side close');
+    assert.deepEqual(closes[0], [1006, false]);
+    assert.equal(alive.readyState, 1);
+  });
+
+  it(`${rt.name}: close timeout destroys a peer that never answers the close frame`, async () => {
+    const server = serve({ closeTimeout: 200 });
+    let socket: WebSocketConnection | undefined;
+    const closes: Array<[number, boolean]> = [];
+    server.on('connection', (s) => {
+      socket = s as WebSocketConnection;
+      s.on('close', (code, _reason, wasClean) => closes.push([code, wasClean]));
+    });
+    const peer = await raw(server.port);
+    peer.write(upgradeRequest());
+    await waitFor(() => socket !== undefined, 5000, 'connection');
+    const started = Date.now();
+    (socket as WebSocketConnection).close(1000, 'bye');
+    await peer.whenClosed(3000);
+    await waitFor(() => closes.length === 1, 3000, 'close event');
+    assert.ok(Date.now() - started >= 150, 'waited for the close timeout');
+    assert.equal(closes[0]?.[1], false);
+  });
+
+  it(`${rt.name}: graceful shutdown sends 1001, flushes what was sent and frees the port`, async () => {
+    const server = new rt.WebSocketServer({ host: '127.0.0.1', port: 0 });
+    server.on('connection', (socket) => socket.on('message', () => socket.send('last words')));
+    const ws = await client(`ws://127.0.0.1:${server.port}/`);
+    const received = messages(ws);
+    ws.send('hello');
+    await waitFor(() => received.length === 1, 5000, 'reply');
+    const closing = nextEvent<CloseEvent>(ws, 'close');
+    await within(server.close(), 5000, 'server.close()');
+    const closed = await closing;
+    assert.equal(closed.code, 1001);
+    assert.equal(received[0], 'last words');
+    // The port is free again.
+    const again = new rt.WebSocketServer({ host: '127.0.0.1', port: server.port });
+    servers.push(again as BaseWebSocketServer<unknown>);
+    assert.equal(again.port, server.port);
+  });
+
+  it(`${rt.name}: read backpressure: a slow onMessage handler pauses reading until it catches up`, async () => {
+    const server = serve({ maxQueuedMessages: 4 });
+    let socket: WebSocketConnection | undefined;
+    let release: (() => void) | undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handled: string[] = [];
+    let pausedSeen = false;
+    server.on('connection', (s) => {
+      socket = s as WebSocketConnection;
+      s.onMessage(async (data) => {
+        if (s.readPaused) pausedSeen = true;
+        await gate;
+        handled.push(data as string);
+      });
+    });
+    const ws = await client(`ws://127.0.0.1:${server.port}/`);
+    for (let i = 0; i < 50; i++) ws.send(`m${i}`);
+    await waitFor(() => (socket?.readPaused ?? false) === true, 5000, 'reading paused');
+    pausedSeen = true;
+    (release as () => void)();
+    await waitFor(() => handled.length === 50, 5000, 'all handled in order');
+    assert.deepEqual(handled, Array.from({ length: 50 }, (_, i) => `m${i}`));
+    assert.equal(pausedSeen, true);
+    assert.equal(socket?.readPaused, false);
+  });
+
+  it(`${rt.name}: idleTimeout closes a connection that sends no message with 1001`, async () => {
+    const server = serve({ idleTimeout: 150 });
+    echo(server);
+    const quiet = await client(`ws://127.0.0.1:${server.port}/`);
+    const talkative = await client(`ws://127.0.0.1:${server.port}/`);
+    const timer = setInterval(() => talkative.send('still here'), 40);
+    try {
+      const closed = await nextEvent<CloseEvent>(quiet, 'close', 3000);
+      assert.equal(closed.code, 1001);
+      assert.equal(talkative.readyState, 1);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it(`${rt.name}: the queue policy buffers past the high-water mark up to maxBufferedAmount, then drops`, async () => {
+    const server = serve({ highWaterMark: 128 * 1024, highWaterPolicy: 'queue', maxBufferedAmount: 512 * 1024 });
+    let socket: WebSocketConnection | undefined;
+    const crossings: number[] = [];
+    server.on('connection', (s) => {
+      socket = s as WebSocketConnection;
+      s.on('highWaterMark', (buffered) => crossings.push(buffered));
+    });
+    const peer = await raw(server.port);
+    peer.socket.pause();
+    peer.write(upgradeRequest());
+    await waitFor(() => socket !== undefined, 5000, 'connection');
+    const statuses = new Set<string>();
+    let maxBuffered = 0;
+    for (let i = 0; i < 400; i++) {
+      const result = (socket as WebSocketConnection).send(new Uint8Array(64 * 1024));
+      statuses.add(result.status);
+      maxBuffered = Math.max(maxBuffered, result.bufferedAmount);
+    }
+    assert.ok(statuses.has('queued') && statuses.has('dropped'), [...statuses].join(','));
+    assert.equal(crossings.length, 1);
+    assert.ok(maxBuffered <= 512 * 1024, `buffered ${maxBuffered}`);
+    assert.equal((socket as WebSocketConnection).readyState, 'open');
+    await assert.rejects((socket as WebSocketConnection).sendAsync(new Uint8Array(64 * 1024)), (error: unknown) => (error as Error).name === 'SendError');
+  });
+
+  it(`${rt.name}: broadcast writes one prepared frame to every client`, async () => {
+    const server = serve();
+    const clients = await Promise.all([0, 1, 2].map(() => client(`ws://127.0.0.1:${server.port}/`)));
+    await waitFor(() => server.clients.size === 3, 5000, 'three connections');
+    const inboxes = clients.map((ws) => messages(ws));
+    assert.equal(server.broadcast('to everyone'), 3);
+    assert.equal(server.broadcast(prepareMessage(Uint8Array.of(7, 7))), 3);
+    await waitFor(() => inboxes.every((inbox) => inbox.length === 2), 5000, 'broadcasts');
+    for (const inbox of inboxes) {
+      assert.equal(inbox[0], 'to everyone');
+      assert.deepEqual([...new Uint8Array(inbox[1] as ArrayBuffer)], [7, 7]);
+    }
+  });
+
+  it(`${rt.name}: protocol violations close with the codec's code (1002 for an unmasked frame)`, async () => {
+    const server = serve();
+    const errors: string[] = [];
+    server.on('connection', (socket) => socket.on('error', (error) => errors.push(error.name)));
+    const peer = await raw(server.port);
+    peer.write(upgradeRequest());
+    await peer.until((p) => headEnd(p.received) > 0, 5000, '101');
+    peer.write(Uint8Array.of(0x81, 0x02, 0x68, 0x69)); // unmasked "hi"
+    await peer.until((p) => serverFrames(p.received.subarray(headEnd(p.received))).some((f) => f.opcode === 0x8), 5000, 'close');
+    const close = serverFrames(peer.received.subarray(headEnd(peer.received))).find((f) => f.opcode === 0x8);
+    assert.equal(((close?.payload[0] as number) << 8) | (close?.payload[1] as number), 1002);
+    await waitFor(() => errors.length === 1, 5000, 'error event');
+    assert.equal(errors[0], 'WebSocketProtocolError');
+  });
+
+  it(`${rt.name}: rate limit closes with 1008`, async () => {
+    const server = serve({ rateLimit: { messagesPerSecond: 5, burst: 5 } });
+    echo(server);
+    const ws = await client(`ws://127.0.0.1:${server.port}/`);
+    for (let i = 0; i < 20; i++) ws.send(`m${i}`);
+    const closed = await nextEvent<CloseEvent>(ws, 'close');
+    assert.equal(closed.code, 1008);
+  });
+
+  it(`${rt.name}: wss:// with a certificate made at test time`, async () => {
+    const { cert, key, ca } = await makeCertificate();
+    const server = serve({ tls: { cert, key } });
+    echo(server);
+    const ws = await client(`wss://localhost:${server.port}/`, undefined, { tls: { ca } });
+    ws.send('over tls');
+    const echoed = await nextEvent<MessageEvent>(ws, 'message');
+    assert.equal(echoed.data, 'over tls');
+    ws.close();
+    await nextEvent(ws, 'close');
+  });
+
+  it(`${rt.name}: the WHATWG client reports handshake failures as error then close 1006, and refuses redirects`, async () => {
+    // A server that answers every upgrade with a redirect.
+    const redirecting = net.createServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    peers.push({ close: () => redirecting.close() });
+    const port = (redirecting.address() as net.AddressInfo).port;
+    const ws = new rt.WebSocket(`ws://127.0.0.1:${port}/`);
+    peers.push(ws);
+    const order: string[] = [];
+    ws.addEventListener('error', () => order.push('error'));
+    ws.onclose = (event) => order.push(`close ${event.code} ${event.wasClean}`);
+    await waitFor(() => order.length === 2, 5000, 'error and close');
+    assert.deepEqual(order, ['error', 'close 1006 false']);
+    assert.equal(ws.readyState, 3);
+    // Sending on a closed socket is not an error (WHATWG); the bytes are counted as buffered.
+    ws.send('late');
+    assert.equal(ws.bufferedAmount, 4);
+    assert.throws(() => new rt.WebSocket('ftp://127.0.0.1/'), (error: unknown) => error instanceof DOMException && error.name === 'SyntaxError');
+    const connecting = new rt.WebSocket(`ws://127.0.0.1:${port}/`);
+    peers.push(connecting);
+    assert.throws(() => connecting.send('too early'), (error: unknown) => error instanceof DOMException && error.name === 'InvalidStateError');
+  });
+}

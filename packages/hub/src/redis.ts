@@ -1,0 +1,2 @@
+export { RedisBroker } from './redis-broker.js';
+export type { RedisBrokerOptions } from './redis-broker.js';

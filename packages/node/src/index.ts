@@ -1,0 +1,18 @@
+export { WebSocketServer } from './server.js';
+export type { WebSocketServerOptions, WebSocketServerEvents, AuthResult, AuthAccept, AuthReject, HeadersInit } from './server.js';
+export { WebSocketConnection } from './connection.js';
+export type { Message, MessageHandler, MessageSendOptions, WebSocketConnectionEvents, ConnectionInfo } from './connection.js';
+export type { ConnectionOptions, ServerDeflateOptions, ClientDeflateOptions, HighWaterPolicy, BinaryType } from './options.js';
+export { DEFAULT_MAX_PAYLOAD, DEFAULT_HIGH_WATER_MARK, defaultMaxFragments } from './options.js';
+export type { RateLimitOptions } from './token-bucket.js';
+export type { ZlibTuning } from './compressor.js';
+export { NodeCompressor } from './compressor.js';
+export { ConcurrencyLimiter } from './limiter.js';
+export { WebSocketProtocolError, HandshakeError, SendError } from './errors.js';
+export type { SendData } from './data.js';
+export type { SendResult, PreparedMessage, PeerConnection } from '@switchyard/codec';
+export { prepareMessage, CloseCode } from '@switchyard/codec';
+export { WebSocket } from './client/websocket.js';
+export type { WebSocketClientOptions } from './client/websocket.js';
+export { CloseEvent, ErrorEvent } from './client/events.js';
+export type { CloseEventInit, ErrorEventInit } from './client/events.js';
