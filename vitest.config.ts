@@ -15,6 +15,9 @@ const project = (name: string, dir: string, extra: Record<string, unknown> = {})
   test: {
     name,
     include: [`${dir}/test/**/*.test.ts`],
+    // Projects defined inline do not inherit the root's timeouts.
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
     ...extra,
   },
 });
@@ -31,7 +34,5 @@ export default defineConfig({
       project('chat', 'examples/chat'),
       project('bench', 'bench'),
     ],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
   },
 });

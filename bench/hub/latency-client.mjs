@@ -92,6 +92,7 @@ for (const target of targets) {
   }
 }
 console.log(JSON.stringify({ phase: 'connected', connections: sockets.length }));
+if (process.env.HUB_BENCH_DEBUG) setInterval(() => console.error(`latency-client: ${received}/${total} (lost ${lost})`), 5000).unref();
 createInterface({ input: process.stdin }).on('line', () => {
   for (const socket of sockets) socket.destroy();
   process.exit(0);

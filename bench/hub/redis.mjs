@@ -28,15 +28,29 @@ const url = `redis://127.0.0.1:${port}`;
 const nodes = ['alpha', 'beta', 'gamma'].map((id) => startProcess(process.execPath, [`${here}.build/redis-node.mjs`, url, id]));
 const ports = await Promise.all(nodes.map(async (node) => (await node.next('ready')).port));
 
+async function subscribedCounts() {
+  return Promise.all(
+    nodes.map(async (node) => {
+      const mark = node.mark();
+      node.send('subscribed');
+      return (await node.next('subscribed', 60_000, mark)).count;
+    }),
+  );
+}
+
 async function phase(name, perNode, rate, window) {
   const expected = perNode * nodes.length;
+  // The previous phase's connections must be gone before new ones are counted.
+  while ((await subscribedCounts()).some((count) => count > 0)) await new Promise((resolve) => setTimeout(resolve, 100));
   const client = startProcess(process.execPath, [
     `${here}latency-client.mjs`,
     String(expected),
     ...ports.map((p) => `${p}:${Math.round(options.subscribers / nodes.length)}`),
   ]);
   await client.next('connected', 120_000);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Live subscriptions start "from now": wait until every node has confirmed them with Redis.
+  const perNodeSubscribers = Math.round(options.subscribers / nodes.length);
+  while ((await subscribedCounts()).some((count) => count < perNodeSubscribers)) await new Promise((resolve) => setTimeout(resolve, 100));
   const marks = nodes.map((node) => node.mark());
   for (const node of nodes) node.send(`publish ${perNode} ${rate === undefined ? 'max' : Math.round(rate / nodes.length)} ${window}`);
   const [done, ...published] = await Promise.all([client.next('done', 300_000), ...nodes.map((node, i) => node.next('published', 300_000, marks[i]))]);

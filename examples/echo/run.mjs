@@ -27,7 +27,10 @@ if (args.runtime === 'node') {
   const { main } = await import('./src/node.mjs');
   await main(argv);
 } else {
-  const bin = join(root, 'node_modules', '.bin', args.runtime);
+  // The runtime's own binary, not node_modules/.bin's shim: the shims run it as a child that a
+  // signal to the shim would orphan (deno's is a node script using spawnSync, bun's a sh script).
+  const real = args.runtime === 'deno' ? join(root, 'node_modules', 'deno', 'deno') : join(root, 'node_modules', 'bun', 'bin', 'bun.exe');
+  const bin = existsSync(real) ? real : join(root, 'node_modules', '.bin', args.runtime);
   const rest = argv.filter((arg, i) => arg !== '--runtime' && argv[i - 1] !== '--runtime' && !arg.startsWith('--runtime='));
   const command = args.runtime === 'deno'
     ? [bin, ['run', '-A', join(here, 'src', 'deno.ts'), ...rest]]

@@ -17,7 +17,19 @@ const hub = createHub({
 });
 await hub.ready;
 const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-server.on('connection', (connection) => void hub.subscribe(connection, 'bench'));
+let subscribed = 0;
+server.on('connection', (connection) => {
+  let counted = false;
+  connection.once('close', () => {
+    if (counted) subscribed--;
+    counted = false;
+  });
+  void hub.subscribe(connection, 'bench').then(() => {
+    if (hub.topicsOf(connection).length === 0) return; // closed meanwhile
+    counted = true;
+    subscribed++;
+  });
+});
 await new Promise<void>((resolve) => server.once('listening', () => resolve()));
 const address = server.httpServer?.address();
 console.log(JSON.stringify({ phase: 'ready', port: typeof address === 'object' ? address?.port : undefined }));
@@ -67,5 +79,6 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const [command, count, rate, window, topic] = line.split(' ');
   if (command === 'publish') void publish(Number(count), rate === 'max' ? undefined : Number(rate), Number(window ?? 1), topic ?? 'bench');
   if (command === 'read') void read(Number(count), Number(rate), window ?? 'solo', Number(topic ?? 0));
+  if (command === 'subscribed') console.log(JSON.stringify({ phase: 'subscribed', count: subscribed }));
   if (command === 'exit') void Promise.all([server.close(), hub.close()]).finally(() => process.exit(0));
 });

@@ -153,6 +153,7 @@ export class Connection {
   /** An inflation is in flight: later bytes wait in `backlog` so events stay in order. */
   private inflating = false;
   private backlog: Uint8Array[] = [];
+  private backlogBytes = 0;
   private endPending = false;
   private localCloseStarted = false;
 
@@ -200,6 +201,14 @@ export class Connection {
     return this.outputBytes + this.pendingBytes;
   }
 
+  /**
+   * Received bytes waiting, unread, behind a message being inflated asynchronously. An adapter
+   * that wants to bound its memory pauses reading while this grows, and resumes on `onWakeup`.
+   */
+  get bufferedInput(): number {
+    return this.backlogBytes;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Input
 
@@ -211,6 +220,7 @@ export class Connection {
     if (this.readingStopped || chunk.length === 0) return;
     if (this.inflating) {
       this.backlog.push(chunk);
+      this.backlogBytes += chunk.length;
       return;
     }
     this.decoder.push(chunk);
@@ -224,7 +234,7 @@ export class Connection {
       return;
     }
     this.readingStopped = true;
-    this.backlog = [];
+    this.dropBacklog();
     if (this.currentState === 'closed') {
       this.action = 'end-transport';
       return;
@@ -267,6 +277,7 @@ export class Connection {
       } else if (status === DecodeStatus.NeedMore) {
         const next = this.backlog.shift();
         if (next === undefined) return;
+        this.backlogBytes -= next.length;
         decoder.push(next);
       } else {
         this.fail(decoder.violation!);
@@ -390,7 +401,7 @@ export class Connection {
     const decoded = decodeClosePayload(payload);
     if (!decoded.ok) return this.fail(decoded.violation);
     this.readingStopped = true;
-    this.backlog = [];
+    this.dropBacklog();
     let initiator: CloseInitiator = 'local';
     if (!this.closeSent) {
       // Echo the status code (RFC 6455 §5.5.1); an empty close is answered with an empty one.
@@ -407,7 +418,7 @@ export class Connection {
   /** Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then end the transport. */
   private fail(violation: ProtocolViolation): void {
     this.readingStopped = true;
-    this.backlog = [];
+    this.dropBacklog();
     const closeDropped = this.dropPending();
     if (!this.closeSent || closeDropped) {
       this.closeSent = true;
@@ -723,6 +734,11 @@ export class Connection {
     this.pending = [];
     this.pendingBytes = 0;
     return hadClose;
+  }
+
+  private dropBacklog(): void {
+    this.backlog = [];
+    this.backlogBytes = 0;
   }
 
   private wake(): void {

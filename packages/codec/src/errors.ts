@@ -56,7 +56,6 @@ const closeCodeOf: Record<ProtocolViolationKind, number> = {
   'compressed-continuation': 1002,
   // RFC 7692 §8: data that does not inflate is "invalid payload data", like bad UTF-8.
   'inflate-failed': 1007,
-  'data-after-close': 1002,
 };
 
 const defaultMessage: Record<ProtocolViolationKind, string> = {
@@ -78,7 +77,6 @@ const defaultMessage: Record<ProtocolViolationKind, string> = {
   'compressed-control-frame': 'control frame has RSV1 set',
   'compressed-continuation': 'continuation frame has RSV1 set',
   'inflate-failed': 'compressed data does not inflate',
-  'data-after-close': 'data after the close frame',
 };
 
 /** Builds the diagnostic record of a peer's protocol violation, with the close code it calls for. */

@@ -68,8 +68,7 @@ export type ProtocolViolationKind =
   | 'too-many-fragments'
   | 'compressed-control-frame'
   | 'compressed-continuation'
-  | 'inflate-failed'
-  | 'data-after-close';
+  | 'inflate-failed';
 
 /**
  * What the adapter should do with its transport next. Read it after every `receive`,

@@ -72,6 +72,18 @@ describe('permessage-deflate in the connection', () => {
     expect(events.map((e) => (e.type === 'text' ? e.data : new TextDecoder().decode((e as { data: Uint8Array }).data)))).toEqual(['one', 'two', 'three', 'four']);
   });
 
+  it('counts the bytes waiting behind an inflation in bufferedInput until they are read', async () => {
+    const { connection, until } = deflating('server');
+    connection.receive(fromClient({ opcode: 1, rsv: 4, payload: await deflateMessage('first') }));
+    const later = fromClient({ opcode: 1, payload: 'second' });
+    connection.receive(later);
+    expect(connection.bufferedInput).toBe(later.length);
+    const events: ConnectionEvent[] = [];
+    await until(() => (events.push(...connection.takeEvents()), events.length >= 2));
+    expect(events).toEqual([{ type: 'text', data: 'first' }, { type: 'text', data: 'second' }]);
+    expect(connection.bufferedInput).toBe(0);
+  });
+
   it('reports the end of the transport after the message being inflated', async () => {
     const { connection, until } = deflating('server');
     connection.receive(fromClient({ opcode: 1, rsv: 4, payload: await deflateMessage('last words') }));

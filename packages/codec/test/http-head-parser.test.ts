@@ -311,3 +311,41 @@ describe('HttpHeadParser: chunking', () => {
     );
   });
 });
+
+describe('HttpHeadParser: garbage before any line end', () => {
+  it('refuses a WebSocket frame sent instead of a request at its first byte, without waiting for CRLF', () => {
+    const frame = fromHex('81 82 37 fa 21 3d 5f 93');
+    expect(new HttpHeadParser('request').push(frame)).toMatchObject({ status: 'error', httpStatus: 400 });
+  });
+
+  it('refuses a TLS ClientHello on a plain port at once', () => {
+    const hello = fromHex('16 03 01 00 c8 01 00 00 c4 03 03');
+    expect(new HttpHeadParser('request').push(hello)).toMatchObject({ status: 'error', httpStatus: 400 });
+  });
+
+  it('refuses a request line that starts with a space', () => {
+    expect(new HttpHeadParser('request').push(bytes(' GET'))).toMatchObject({ status: 'error', httpStatus: 400 });
+  });
+
+  it('refuses a response that does not start with HTTP/ before its line ends', () => {
+    expect(new HttpHeadParser('response').push(bytes('HTTX'))).toMatchObject({ status: 'error', httpStatus: 400 });
+  });
+
+  it('still waits on a valid prefix split byte by byte, and on empty lines before the request line', () => {
+    const parser = new HttpHeadParser('request');
+    for (const piece of ['\r', '\n', 'G', 'E', 'T', ' ', '/']) expect(parser.push(bytes(piece))).toEqual({ status: 'incomplete' });
+  });
+
+  it('never refuses early a prefix of a valid request or response, at any split (property)', () => {
+    const method = fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/);
+    const request = method.map((m) => `${m} /chat HTTP/1.1\r\nHost: a\r\n\r\n`);
+    const response = fc.constant('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n');
+    fc.assert(
+      fc.property(fc.oneof(request, response), fc.array(fc.nat(), { maxLength: 8 }), (text, cuts) => {
+        const kind = text.startsWith('HTTP/') ? 'response' : 'request';
+        const { result } = feed(kind, split(bytes(text), cuts));
+        expect(result.status).toBe('complete');
+      }),
+    );
+  });
+});

@@ -123,6 +123,7 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
   readonly #options: ResolvedHubOptions;
   readonly #peers = new WeakMap<PeerConnection, PeerState>();
   readonly #channels = new Map<string, TopicChannel>();
+  readonly #brokerOps = new Map<string, Promise<void>>();
   readonly #listeners: { [E in keyof HubEvents<Meta>]: Set<(value: HubEvents<Meta>[E]) => void> } = {
     presence: new Set(),
     broker: new Set(),
@@ -367,7 +368,7 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
       this.#options.maxPending,
       (error) => this.#emit('error', error),
     );
-    created.ready = this.ready.then(() => this.#requireSession().subscribe(topic));
+    created.ready = this.#brokerOp(topic, () => this.#requireSession().subscribe(topic));
     created.ready.catch(() => {
       if (this.#channels.get(topic) === created) this.#channels.delete(topic);
     });
@@ -385,11 +386,24 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
     channel.subscriptions.delete(state.id);
     if (channel.subscriptions.size > 0) return;
     this.#channels.delete(topic);
-    // Unsubscribe once the subscribe it follows has settled, so the broker sees them in order.
-    void channel.ready.then(
-      () => this.#session?.unsubscribe(topic),
-      () => undefined,
-    ).catch((error: unknown) => this.#emit('error', error));
+    this.#brokerOp(topic, async () => this.#session?.unsubscribe(topic)).catch((error: unknown) => this.#emit('error', error));
+  }
+
+  /**
+   * Runs a topic's broker subscribe/unsubscribe after the previous one settled, so the broker
+   * sees them in the order channels were made and dropped (an unsubscribe overtaking a newer
+   * subscribe would leave a channel deaf).
+   */
+  #brokerOp(topic: string, operation: () => Promise<void>): Promise<void> {
+    const previous = this.#brokerOps.get(topic)?.catch(() => undefined) ?? Promise.resolve();
+    // A broker that never connected fails every operation with its own error.
+    const next = previous.then(() => this.ready).then(operation);
+    this.#brokerOps.set(topic, next);
+    const forget = (): void => {
+      if (this.#brokerOps.get(topic) === next) this.#brokerOps.delete(topic);
+    };
+    next.then(forget, forget);
+    return next;
   }
 
   #onEntry(entry: BrokerEntry): void {

@@ -244,4 +244,40 @@ describe('RedisBroker', () => {
     expect(changes).toEqual(['join:ann', 'join:ann']);
     expect((await b!.presence.list('room')).map((m) => m.meta.name)).toEqual(['ann']);
   }, 20_000);
+
+  it('keeps delivering when a topic’s last subscriber leaves and new ones arrive at once (channel churn)', async () => {
+    const [a, b] = await nodes(2);
+    for (let round = 0; round < 5; round++) {
+      const leaving = Array.from({ length: 20 }, () => new TestPeer());
+      await Promise.all(leaving.map((peer) => b!.subscribe(peer, 'churn')));
+      const arriving = Array.from({ length: 20 }, () => new TestPeer());
+      // The old subscribers go and the new ones come in the same tick, both orders.
+      const subscribed = arriving.map((peer) => b!.subscribe(peer, 'churn'));
+      for (const peer of leaving) peer.close(1000, '');
+      await Promise.all(subscribed);
+      const { seq } = await a!.publish('churn', 'e', round);
+      await until(() => arriving.every((peer) => peer.seqs('churn').includes(seq)), `round ${round} delivered`);
+      for (const peer of arriving) peer.close(1000, '');
+      await settle();
+      const later = Array.from({ length: 5 }, () => new TestPeer());
+      await Promise.all(later.map((peer) => b!.subscribe(peer, 'churn')));
+      const next = await a!.publish('churn', 'e', `after ${round}`);
+      await until(() => later.every((peer) => peer.seqs('churn').includes(next.seq)), `round ${round}: subscribers after a full unsubscribe`);
+      for (const peer of later) peer.close(1000, '');
+      await settle();
+    }
+  }, 20_000);
+
+  it('a subscriber that leaves while its topic’s subscription is still on its way does not leave the next one deaf', async () => {
+    const [a, b] = await nodes(2);
+    for (let round = 0; round < 5; round++) {
+      const early = new TestPeer();
+      const pending = b!.subscribe(early, `race${round}`);
+      early.close(1000, '');
+      const late = new TestPeer();
+      await Promise.all([pending, b!.subscribe(late, `race${round}`)]);
+      const { seq } = await a!.publish(`race${round}`, 'e', round);
+      await until(() => late.seqs(`race${round}`).includes(seq), `round ${round} delivered`);
+    }
+  }, 20_000);
 });

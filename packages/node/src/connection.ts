@@ -422,7 +422,14 @@ export class WebSocketConnection<User = unknown>
       do {
         this.wakeupPending = false;
         const events = this.engine.takeEvents();
-        for (let i = 0; i < events.length; i++) this.dispatch(events[i] as ConnectionEvent);
+        for (let i = 0; i < events.length; i++) {
+          try {
+            this.dispatch(events[i] as ConnectionEvent);
+          } catch (error) {
+            // A throwing listener must not take the process down or leave the batch half-written.
+            this.listenerFailed(error);
+          }
+        }
       } while (this.wakeupPending);
     } finally {
       this.dispatching = false;
@@ -437,7 +444,8 @@ export class WebSocketConnection<User = unknown>
         if (!this.allowMessage()) return;
         const answer = this.runtime.intercept?.(event.data);
         if (answer !== undefined) {
-          this.engine.sendText(answer);
+          // Once our close frame is out nothing more may be sent: the ping goes unanswered.
+          if (this.engine.state === 'open') this.engine.sendText(answer);
           return;
         }
         this.deliver(event.data, false);
@@ -474,14 +482,13 @@ export class WebSocketConnection<User = unknown>
   }
 
   private deliver(data: Message, isBinary: boolean): void {
-    try {
-      this.emit('message', data, isBinary);
-    } catch (error) {
-      // A throwing listener must not take the process down or leave the batch half-written.
-      this.emitError(error instanceof Error ? error : new Error(String(error)));
-      if (this.engine.state === 'open') this.engine.close(1011, 'internal error');
-    }
     this.inbox?.push({ data, isBinary });
+    this.emit('message', data, isBinary);
+  }
+
+  private listenerFailed(error: unknown): void {
+    this.emitError(error instanceof Error ? error : new Error(String(error)));
+    if (this.engine.state === 'open') this.engine.close(1011, 'internal error');
   }
 
   /** Writes the engine's pending output: small batches as one buffer, large ones corked (writev). */
@@ -569,7 +576,13 @@ export class WebSocketConnection<User = unknown>
       this.engine.receiveEnd();
       this.dispatching = true;
       try {
-        for (const event of this.engine.takeEvents()) this.dispatch(event);
+        for (const event of this.engine.takeEvents()) {
+          try {
+            this.dispatch(event);
+          } catch (error) {
+            this.emitError(error instanceof Error ? error : new Error(String(error)));
+          }
+        }
       } finally {
         this.dispatching = false;
       }

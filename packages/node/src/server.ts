@@ -86,7 +86,8 @@ export interface WebSocketServerOptions<User = undefined> extends ConnectionOpti
 }
 
 export interface WebSocketServerEvents<User> {
-  connection: [socket: WebSocketConnection<User>, request: http.IncomingMessage];
+  /** A new connection; `user` is what `authenticate` returned (also `socket.user`). */
+  connection: [socket: WebSocketConnection<User>, request: http.IncomingMessage, user: User];
   listening: [];
   /** Errors of the server itself (the listening socket, a failing hook). */
   error: [error: Error];
@@ -171,7 +172,7 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
         if (this.httpServer?.listenerCount('upgrade') === 1) refuse(socket, formatHttpResponse(404));
         return;
       }
-      this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
+      this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req, ws.user));
     };
     if (options.server) {
       this.ownsServer = false;
@@ -326,7 +327,8 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
     this.closing = new Promise<void>((resolve) => {
       const stopListening = new Promise<void>((done) => {
         if (this.onUpgrade && this.httpServer) this.httpServer.off('upgrade', this.onUpgrade);
-        if (this.ownsServer && this.httpServer?.listening) {
+        if (this.ownsServer && this.httpServer) {
+          // Also when not listening (yet or any more): the callback then runs at once.
           this.httpServer.close(() => done());
           this.httpServer.closeIdleConnections();
         } else done();
@@ -392,7 +394,9 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
     try {
       callback(ws, req);
     } catch (error) {
+      // A bug in the application's connection handler ends this connection, not the process.
       this.emitError(error);
+      if (ws.readyState === 'open') ws.close(1011, 'internal error');
     }
     ws.receiveInitial(head);
   }

@@ -87,7 +87,7 @@ describe('admission', () => {
       },
     });
     const users: string[] = [];
-    wss.on('connection', (ws) => users.push(ws.user.name));
+    wss.on('connection', (ws, _request, user) => users.push(`${ws.user.name}/${user.name}`));
     const refused = client(`${url}?token=bad`);
     const response = await within(
       new Promise<http.IncomingMessage>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res))),
@@ -104,7 +104,7 @@ describe('admission', () => {
     const upgrade = new Promise<http.IncomingMessage>((resolve) => accepted.once('upgrade', resolve));
     await within(wsOpen(accepted), 3000, 'open');
     expect((await upgrade).headers['x-session']).toBe('fresh');
-    expect(users).toEqual(['ada']);
+    expect(users).toEqual(['ada/ada']);
   });
 
   it('authenticate that throws refuses with 500; one that hangs gets 408 after handshakeTimeout', async () => {

@@ -66,6 +66,11 @@ type HeadError = Extract<HttpHeadResult, { status: 'error' }>;
 
 const LF = 0x0a;
 const CR = 0x0d;
+const SP = 0x20;
+const HTTP_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
+/** tchar (RFC 9110 §5.6.2), by byte: 1 for the characters a token may hold. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 const INCOMPLETE: HttpHeadResult = Object.freeze({ status: 'incomplete' });
 
 export class HttpHeadParser {
@@ -79,6 +84,8 @@ export class HttpHeadParser {
   readonly #headers: Array<readonly [string, string]> = [];
   #error: HeadError | undefined;
   #complete = false;
+  /** The start line's prefix (a method token and its space, or `HTTP/`) has been seen and is valid. */
+  #startPrefixValid = false;
 
   constructor(kind: 'request' | 'response', limits?: Partial<HttpHeadLimits>) {
     this.#kind = kind;
@@ -112,6 +119,13 @@ export class HttpHeadParser {
         return this.#fail({ status: 'error', httpStatus: 431, message: `head larger than ${this.#limits.maxHeadBytes} bytes` });
       }
 
+      // Garbage (a TLS hello, a frame, random bytes) is refused at its first byte that cannot
+      // begin a start line, instead of after waiting for a line end that may never come.
+      if (this.#startLine === undefined && !this.#startPrefixValid) {
+        const problem = this.#checkStartPrefix(chunk, start, end);
+        if (problem !== undefined) return this.#fail(problem);
+      }
+
       if (lf === -1) {
         this.#lineParts.push(chunk.slice(start));
         return INCOMPLETE;
@@ -137,6 +151,31 @@ export class HttpHeadParser {
       return { status: 'error', httpStatus: 414, message: `request line longer than ${this.#limits.maxLineBytes} bytes` };
     }
     return { status: 'error', httpStatus: 400, message: `status line longer than ${this.#limits.maxLineBytes} bytes` };
+  }
+
+  /** Checks bytes `from`..`to` of `chunk`, the latest piece of the start line, against its grammar's prefix. */
+  #checkStartPrefix(chunk: Uint8Array, from: number, to: number): HeadError | undefined {
+    let offset = this.#lineLength - (to - from);
+    for (let i = from; i < to; i++, offset++) {
+      const byte = chunk[i]!;
+      // Line ends, and the empty lines allowed before the start line, are judged per line.
+      if (byte === CR || byte === LF) return undefined;
+      if (this.#kind === 'request') {
+        if (byte === SP) {
+          if (offset === 0) return badRequest('malformed request line');
+          this.#startPrefixValid = true;
+          return undefined;
+        }
+        if (TCHAR[byte] !== 1) return badRequest('method is not a token');
+      } else {
+        if (byte !== HTTP_PREFIX[offset]) return badRequest('malformed status line');
+        if (offset === HTTP_PREFIX.length - 1) {
+          this.#startPrefixValid = true;
+          return undefined;
+        }
+      }
+    }
+    return undefined;
   }
 
   /** Joins the buffered parts of the current line with its last piece (which ends in LF). */

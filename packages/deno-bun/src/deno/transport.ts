@@ -1,7 +1,9 @@
 import { concatChunks, type Transport, type TransportHandler } from '../transport.js';
 
-/** Size of one `conn.read`: large, so a burst of big frames arrives whole in few reads. */
-const READ_SIZE = 256 * 1024;
+/** The read buffer of a connection, at first and at least (an idle connection holds this much). */
+const READ_MIN = 4 * 1024;
+/** …and at most: a burst of big frames arrives whole in few reads. */
+const READ_MAX = 256 * 1024;
 /** One `conn.write` carries at most this many bytes of coalesced chunks. */
 const WRITE_BATCH = 256 * 1024;
 /** Batches from this size on are copied into a buffer reused by the connection. */
@@ -89,21 +91,24 @@ export class DenoTransport implements Transport {
   }
 
   async #readLoop(): Promise<void> {
-    // Deno's readable stream hands out a fresh buffer per read, filled by the runtime: the codec
-    // may keep views of it (messages are delivered without a copy), and no copy is made here.
-    const reader = this.#conn.readable.getReader();
+    // A read waiting on an idle connection holds its buffer, so the buffer starts small (an idle
+    // connection costs little) and adapts: it doubles when a read fills it, up to READ_MAX, and
+    // halves after a run of reads that used less than a quarter of it. What was read is copied
+    // out (exactly n bytes), because the codec hands out views of the chunks it is given.
+    let buffer = new Uint8Array(READ_MIN);
+    let smallReads = 0;
     for (;;) {
       if (this.#paused) await new Promise<void>((resolve) => (this.#resumeReading = resolve));
       if (this.#closed) return;
-      let result: ReadableStreamReadResult<Uint8Array>;
+      let n: number | null;
       try {
-        result = await reader.read();
+        n = await this.#conn.read(buffer);
       } catch (error) {
         this.#close(this.#closed ? undefined : toError(error));
         return;
       }
       if (this.#closed) return;
-      if (result.done) {
+      if (n === null) {
         this.#readEnded = true;
         this.#handler?.end();
         // Both directions are finished: nothing more can happen on this connection. (Otherwise
@@ -111,7 +116,15 @@ export class DenoTransport implements Transport {
         if (this.#writeEnded) this.#close(undefined);
         return;
       }
-      this.#handler?.data(result.value);
+      const chunk = buffer.slice(0, n);
+      if (n === buffer.byteLength && n < READ_MAX) {
+        buffer = new Uint8Array(n * 2);
+        smallReads = 0;
+      } else if (n < buffer.byteLength / 4 && buffer.byteLength > READ_MIN && ++smallReads >= 8) {
+        buffer = new Uint8Array(buffer.byteLength / 2);
+        smallReads = 0;
+      }
+      this.#handler?.data(chunk);
     }
   }
 
