@@ -26,6 +26,7 @@ export default defineConfig({
   test: {
     projects: [
       project('codec', 'packages/codec'),
+      project('adapter-kit', 'packages/adapter-kit'),
       project('node', 'packages/node'),
       project('deno-bun', 'packages/deno-bun'),
       project('client', 'packages/client'),

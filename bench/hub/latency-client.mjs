@@ -54,6 +54,19 @@ function open(port) {
           header = 4;
         }
         if (pending.length - offset < header + length) break;
+        const opcode = pending[offset] & 0x0f;
+        if (opcode >= 0x8) {
+          // Control frame: answer the server's heartbeat pings (masked, zero key), count nothing.
+          if (opcode === 0x9 && length <= 125) {
+            const pong = Buffer.alloc(6 + length);
+            pong[0] = 0x8a;
+            pong[1] = 0x80 | length;
+            pending.copy(pong, 6, offset + header, offset + header + length);
+            socket.write(pong);
+          }
+          offset += header + length;
+          continue;
+        }
         const text = pending.toString('latin1', offset + header, offset + header + length);
         offset += header + length;
         const now = clock();

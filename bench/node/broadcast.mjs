@@ -1,7 +1,7 @@
 // Broadcast of one 1 KiB message to 10,000 connections: ws's loop of `send` against
 // switchyard's `server.broadcast` (the frame encoded once) and its own loop of `send`.
 //
-//   pnpm --filter @switchyard/bench node:broadcast [-- --conns 10000 --rounds 20 --size 1024 --type text|binary]
+//   pnpm --filter @switchyard/bench node:broadcast [-- --conns 10000 --rounds 20 --size 1024 --type text|binary --messages 1]
 //
 // A sink process (pinned to CPU 1) holds the connections and reports when every one of them has
 // received a round; the server process (pinned to CPU 0) times its send loop. Reported: medians
@@ -23,6 +23,8 @@ const rounds = Number(opt('rounds', 20));
 const size = Number(opt('size', 1024));
 /** text (default): what a chat or JSON feed broadcasts, a string each library must encode; binary: a Buffer. */
 const type = opt('type', 'text');
+/** Messages per round: with more than one, switchyard's `broadcast` variant batches them with `server.cork`. */
+const messages = Number(opt('messages', 1));
 const now = () => performance.timeOrigin + performance.now();
 
 async function serve(kind) {
@@ -48,7 +50,7 @@ async function serve(kind) {
     });
     listen = new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
     broadcast = () => {
-      for (const socket of sockets) socket.write(frame);
+      for (let m = 0; m < messages; m++) for (const socket of sockets) socket.write(frame);
     };
     count = () => sockets.size;
   } else if (kind === 'ws') {
@@ -57,7 +59,7 @@ async function serve(kind) {
     wss.on('connection', (ws) => ws.on('error', () => undefined));
     listen = new Promise((resolve) => wss.on('listening', () => resolve(wss.address().port)));
     broadcast = () => {
-      for (const client of wss.clients) client.send(payload);
+      for (let m = 0; m < messages; m++) for (const client of wss.clients) client.send(payload);
     };
     count = () => wss.clients.size;
   } else {
@@ -65,9 +67,11 @@ async function serve(kind) {
     const server = new switchyard.WebSocketServer({ host: '127.0.0.1', port: 0, heartbeatInterval: 0 });
     listen = new Promise((resolve) => server.on('listening', () => resolve(server.address().port)));
     broadcast = kind === 'switchyard-broadcast'
-      ? () => server.broadcast(payload)
+      ? () => server.cork(() => {
+          for (let m = 0; m < messages; m++) server.broadcast(payload);
+        })
       : () => {
-          for (const client of server.clients) client.send(payload);
+          for (let m = 0; m < messages; m++) for (const client of server.clients) client.send(payload);
         };
     count = () => server.clients.size;
   }
@@ -130,7 +134,7 @@ async function main() {
   const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
   const rows = [];
   for (const kind of ['ws', 'switchyard-send-loop', 'switchyard-broadcast', 'node-socket-floor']) {
-    const server = fork(self, ['--serve', kind, '--type', type, '--size', String(size)], pinned ? { execPath: 'taskset', execArgv: ['-c', '0', process.execPath] } : {});
+    const server = fork(self, ['--serve', kind, '--type', type, '--size', String(size), '--messages', String(messages)], pinned ? { execPath: 'taskset', execArgv: ['-c', '0', process.execPath] } : {});
     const fromServer = () => new Promise((resolve) => server.once('message', resolve));
     const { port } = await fromServer();
     const clients = fork(self, ['--sink', String(port), '--conns', String(conns), '--size', String(size)], pinned ? { execPath: 'taskset', execArgv: ['-c', '1', process.execPath] } : {});
@@ -142,7 +146,7 @@ async function main() {
     const cpus = [];
     const deliveries = [];
     for (let r = 0; r < rounds; r++) {
-      clients.send('expect');
+      for (let m = 0; m < messages; m++) clients.send('expect');
       const done = fromSink();
       server.send('go');
       const { start, loopMs, cpuMs } = await fromServer();
@@ -158,7 +162,7 @@ async function main() {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const ws = rows[0];
-  console.log(`\n${size} B ${type} message to ${conns} connections, ${rounds} rounds, medians; × = ws time / this time\n`);
+  console.log(`\n${messages} × ${size} B ${type} message${messages > 1 ? 's' : ''} to ${conns} connections per round, ${rounds} rounds, medians; × = ws time / this time\n`);
   console.log('| server | connections | send loop, CPU ms | × | send loop, wall ms | × | delivered to all, ms | × |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) {

@@ -20,7 +20,11 @@ try {
   process.exit(2);
 }
 
-const packagesFor = { node: ['codec', 'client', 'node'], deno: ['codec', 'deno-bun'], bun: ['codec', 'deno-bun'] };
+const packagesFor = {
+  node: ['codec', 'adapter-kit', 'client', 'node'],
+  deno: ['codec', 'adapter-kit', 'deno-bun'],
+  bun: ['codec', 'adapter-kit', 'deno-bun'],
+};
 ensureBuilt(packagesFor[args.runtime]);
 
 if (args.runtime === 'node') {

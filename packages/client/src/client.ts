@@ -372,6 +372,18 @@ export function createClient<P extends ProtocolShape>(protocol: Protocol<P>, opt
     else if (frame.t !== 'pong') inOrder(() => handle(frame));
   }
 
+  /**
+   * Accounts for `seq` of `topic` (a stamped message, or a skip standing in for one): false
+   * when it was already seen (a replay overlapping what arrived); a jump is reported as a gap.
+   */
+  function advance(topic: string, seq: number): boolean {
+    const last = lastSeq.get(topic);
+    if (last !== undefined && seq <= last) return false;
+    if (last !== undefined && seq > last + 1) emit('gap', { topic, from: last + 1, to: seq - 1 });
+    lastSeq.set(topic, seq);
+    return true;
+  }
+
   function handle(frame: Exclude<ServerFrame, { t: 'ping' | 'pong' }>): void | Promise<void> {
     switch (frame.t) {
       case 'res': {
@@ -396,14 +408,12 @@ export function createClient<P extends ProtocolShape>(protocol: Protocol<P>, opt
         lastSeq.set(frame.topic, Math.max(lastSeq.get(frame.topic) ?? 0, frame.to));
         emit('gap', { topic: frame.topic, from: frame.from, to: frame.to });
         return;
+      case 'skip':
+        advance(frame.topic, frame.seq);
+        return;
       case 'msg': {
         const { type, topic, seq } = frame;
-        if (topic !== undefined && seq !== undefined) {
-          const last = lastSeq.get(topic);
-          if (last !== undefined && seq <= last) return; // already delivered (a replay overlapping what arrived)
-          if (last !== undefined && seq > last + 1) emit('gap', { topic, from: last + 1, to: seq - 1 });
-          lastSeq.set(topic, seq);
-        }
+        if (topic !== undefined && seq !== undefined && !advance(topic, seq)) return;
         return validated(serverValidators[type], frame.data, (result) => {
           if (result.ok) messages.emit(type, result.value, topic === undefined ? {} : { topic, seq });
           else emit('invalid', { kind: 'payload', type, data: frame.data, issues: result.issues });

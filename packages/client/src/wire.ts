@@ -8,7 +8,7 @@
  *
  * Client → server: `msg`, `req`, `ping`, `pong`, `resume`.
  * Server → client: `msg` (optionally stamped with `topic` + `seq`), `res`, `ping`, `pong`,
- * `resync`, `gap`.
+ * `resync`, `gap`, `skip`.
  */
 
 /** An event with a type name and a payload. `data` may be absent on the wire (JSON drops `undefined`). */
@@ -84,8 +84,20 @@ export interface GapFrame {
   readonly to: number;
 }
 
+/**
+ * Message `seq` of `topic` exists but is not for this client (it was published to the topic
+ * except this connection, typically its own line): the client accounts for it as if it had
+ * been delivered — no event, no gap — so the next message, and the next resume, continue
+ * after it. It takes the place of the message in the topic's order.
+ */
+export interface SkipFrame {
+  readonly t: 'skip';
+  readonly topic: string;
+  readonly seq: number;
+}
+
 export type ClientFrame = EventFrame | RequestFrame | PingFrame | PongFrame | ResumeFrame;
-export type ServerFrame = StampedEventFrame | ReplyFrame | PingFrame | PongFrame | ResyncFrame | GapFrame;
+export type ServerFrame = StampedEventFrame | ReplyFrame | PingFrame | PongFrame | ResyncFrame | GapFrame | SkipFrame;
 
 /** `error` names the tag and the offending field(s), e.g. "msg: bad topic/seq" (the rules are the types above). */
 export type ParseResult<T> = { readonly ok: true; readonly frame: T } | { readonly ok: false; readonly error: string };
@@ -135,6 +147,10 @@ export function parseServerFrame(value: unknown): ParseResult<ServerFrame> {
       const { topic, from, to } = value;
       if (!isText(topic) || !isSeq(from) || !isSeq(to) || from > to) return fail('gap: bad topic/from/to');
       return { ok: true, frame: { t: 'gap', topic, from, to } };
+    }
+    case 'skip': {
+      const { topic, seq } = value;
+      return isText(topic) && isSeq(seq) ? { ok: true, frame: { t: 'skip', topic, seq } } : fail('skip: bad topic/seq');
     }
     default:
       return fail('unknown tag');

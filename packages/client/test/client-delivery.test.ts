@@ -1,5 +1,6 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { type } from 'arktype';
+import fc from 'fast-check';
 import * as v from 'valibot';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -258,6 +259,116 @@ describe('resume', () => {
     await vi.advanceTimersByTimeAsync(states.at(-1)!.delay!);
     fake.last.open();
     expect(fake.last.frames()[0]).toEqual({ t: 'resume', streams: { 'room:a': 5, 'room:b': 1 } });
+  });
+
+  it('takes a skip as its own message accounted for: no event, no gap, and resume continues after it', async () => {
+    const { client, fake, states } = await connected();
+    const log: unknown[] = [];
+    client.on('said', (data, meta) => log.push([data.text, meta.seq]));
+    client.onEvent('gap', (gap) => log.push(gap));
+    fake.last.receive(stamped(1));
+    fake.last.receive({ t: 'skip', topic: 'room:a', seq: 2 });
+    fake.last.receive(stamped(3));
+    fake.last.receive({ t: 'skip', topic: 'room:a', seq: 4 });
+    fake.last.receive({ t: 'skip', topic: 'room:a', seq: 5 });
+    // The first frame of a topic may be a skip: it starts the topic's count like a message.
+    fake.last.receive({ t: 'skip', topic: 'room:b', seq: 8 });
+    fake.last.receive(stamped(9, 'b9', 'room:b'));
+    expect(log).toEqual([
+      ['m1', 1],
+      ['m3', 3],
+      ['b9', 9],
+    ]);
+    fake.last.receive({ t: 'skip', topic: 'room:a', seq: 6 });
+    fake.last.drop();
+    await vi.advanceTimersByTimeAsync(states.at(-1)!.delay!);
+    fake.last.open();
+    expect(fake.last.frames()[0]).toEqual({ t: 'resume', streams: { 'room:a': 6, 'room:b': 9 } });
+    fake.last.receive(stamped(7));
+    expect(log.at(-1)).toEqual(['m7', 7]);
+    expect(log.filter((entry) => !Array.isArray(entry))).toEqual([]);
+  });
+
+  it('ignores a skip it has already accounted for, and reports the gap before a skip that jumps ahead', async () => {
+    const { client, fake } = await connected();
+    const log: unknown[] = [];
+    client.on('said', (data, meta) => log.push([data.text, meta.seq]));
+    client.onEvent('gap', (gap) => log.push(gap));
+    fake.last.receive(stamped(1));
+    fake.last.receive(stamped(2));
+    fake.last.receive({ t: 'skip', topic: 'room:a', seq: 2 });
+    fake.last.receive({ t: 'skip', topic: 'room:a', seq: 1 });
+    fake.last.receive(stamped(3));
+    fake.last.receive({ t: 'skip', topic: 'room:a', seq: 6 });
+    fake.last.receive({ t: 'skip', topic: 'room:a', seq: 6 });
+    // A replayed message at or below a skip's seq is a duplicate too.
+    fake.last.receive(stamped(6, 'own line replayed'));
+    fake.last.receive(stamped(5, 'late'));
+    fake.last.receive(stamped(7));
+    expect(log).toEqual([
+      ['m1', 1],
+      ['m2', 2],
+      ['m3', 3],
+      { topic: 'room:a', from: 4, to: 5 },
+      ['m7', 7],
+    ]);
+  });
+
+  it('keeps a skip in its place behind a message whose validation is still running', async () => {
+    const slow: StandardSchemaV1<unknown, { from: string; text: string }> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: async (value) => {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          return { value: value as { from: string; text: string } };
+        },
+      },
+    };
+    const { client, fake } = await connected({}, defineProtocol<Chat>({ server: { said: slow } }));
+    const log: unknown[] = [];
+    client.on('said', (data, meta) => log.push([data.text, meta.seq]));
+    client.onEvent('gap', (gap) => log.push(gap));
+    fake.last.receive(stamped(1));
+    fake.last.receive({ t: 'skip', topic: 'room:a', seq: 2 });
+    fake.last.receive({ t: 'skip', topic: 'room:a', seq: 5 });
+    fake.last.receive(stamped(6));
+    expect(log).toEqual([]);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(log).toEqual([['m1', 1], { topic: 'room:a', from: 3, to: 4 }, ['m6', 6]]);
+  });
+
+  it('whatever mix of messages and skips arrives, a skip in its place is never reported as a gap, and every seq is accounted for once', async () => {
+    const frame = fc.record({ skip: fc.boolean(), seq: fc.integer({ min: 1, max: 24 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 40 }), async (frames) => {
+        const { client, fake } = await connected();
+        const delivered: number[] = [];
+        const gapped: number[] = [];
+        client.on('said', (_data, meta) => delivered.push(meta.seq!));
+        client.onEvent('gap', ({ from, to }) => {
+          for (let seq = from; seq <= to; seq++) gapped.push(seq);
+        });
+        for (const { skip, seq } of frames) fake.last.receive(skip ? { t: 'skip', topic: 'room:a', seq } : stamped(seq));
+        // A skip that arrives in its place (above everything before it) stands for a message;
+        // one at or below an earlier seq is a duplicate, like a replayed message.
+        let highest = 0;
+        const skipped = new Set<number>();
+        for (const { skip, seq } of frames) {
+          if (skip && seq > highest) skipped.add(seq);
+          highest = Math.max(highest, seq);
+        }
+        expect(delivered).toEqual([...delivered].sort((a, b) => a - b));
+        expect(new Set(delivered).size).toBe(delivered.length);
+        for (const seq of gapped) expect(skipped.has(seq) || delivered.includes(seq)).toBe(false);
+        // From the first seq to the highest, each is delivered, skipped or reported lost.
+        const first = frames[0]!.seq;
+        const last = Math.max(...frames.map((f) => f.seq));
+        for (let seq = first; seq <= last; seq++) expect(delivered.includes(seq) || skipped.has(seq) || gapped.includes(seq)).toBe(true);
+        client.close();
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('sends no resume before any stamped message, or when resume is off', async () => {

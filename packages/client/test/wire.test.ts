@@ -12,12 +12,14 @@ describe('parseServerFrame', () => {
     [{ t: 'pong', ts: 0 }],
     [{ t: 'resync', topic: 'room' }],
     [{ t: 'gap', topic: 'room', from: 2, to: 2 }],
+    [{ t: 'skip', topic: 'room', seq: 3 }],
   ])('accepts %j', (frame) => {
     expect(parseServerFrame(frame)).toEqual({ ok: true, frame });
   });
 
   it('reads a missing data field as undefined and drops unknown fields', () => {
     expect(parseServerFrame({ t: 'msg', type: 'x', extra: 1 })).toEqual({ ok: true, frame: { t: 'msg', type: 'x', data: undefined } });
+    expect(parseServerFrame({ t: 'skip', topic: 'a', seq: 2, type: 'x', data: 1 })).toEqual({ ok: true, frame: { t: 'skip', topic: 'a', seq: 2 } });
   });
 
   it.each([
@@ -38,6 +40,15 @@ describe('parseServerFrame', () => {
     [{ t: 'pong' }],
     [{ t: 'resync' }],
     [{ t: 'gap', topic: 'a', from: 3, to: 2 }],
+    [{ t: 'skip' }],
+    [{ t: 'skip', topic: 'a' }],
+    [{ t: 'skip', seq: 1 }],
+    [{ t: 'skip', topic: 7, seq: 1 }],
+    [{ t: 'skip', topic: 'a', seq: 0 }],
+    [{ t: 'skip', topic: 'a', seq: -2 }],
+    [{ t: 'skip', topic: 'a', seq: 1.5 }],
+    [{ t: 'skip', topic: 'a', seq: '1' }],
+    [{ t: 'skip', topic: 'a', seq: Number.MAX_SAFE_INTEGER + 1 }],
     [{ t: 'resume', streams: {} }],
     [{ t: 'req', id: 1, type: 'x' }],
   ])('refuses %j with a reason', (value) => {
@@ -56,7 +67,7 @@ describe('parseServerFrame', () => {
   });
 
   it('never throws on decoded JSON shaped like envelopes', () => {
-    const tag = fc.constantFrom('msg', 'res', 'ping', 'pong', 'resync', 'gap', 'req', 'resume', 'x');
+    const tag = fc.constantFrom('msg', 'res', 'ping', 'pong', 'resync', 'gap', 'skip', 'req', 'resume', 'x');
     const field = fc.oneof(fc.integer(), fc.double(), fc.string(), fc.boolean(), fc.constant(null), fc.object());
     const frame = fc.record(
       { t: tag, type: field, data: field, topic: field, seq: field, id: field, ok: field, error: field, ts: field, from: field, to: field },

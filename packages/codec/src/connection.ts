@@ -4,6 +4,7 @@ import type { DeflateParams } from './extensions/permessage-deflate.js';
 import {
   DecodeStatus,
   FrameDecoder,
+  allocateZeroed,
   MAX_CONTROL_PAYLOAD,
   Opcode,
   frameHeaderLength,
@@ -44,6 +45,16 @@ export interface ConnectionOptions {
   readonly randomBytes?: (target: Uint8Array) => void;
   /** Called when asynchronous compressor work has produced events or output. */
   readonly onWakeup?: () => void;
+  /**
+   * Allocates the buffers the codec fills completely from several pieces: a payload that
+   * arrives split across `receive` calls, a fragmented message joined into one, and (client
+   * role) a masked frame too large for the shared output slab. Default: `new Uint8Array(size)`,
+   * which zero-fills first. The buffer must be exactly `size` bytes and exclusively this
+   * connection's (no other user of its memory); its previous contents never show, because every
+   * byte is overwritten before use — so an uninitialised allocation such as Node's
+   * `Buffer.allocUnsafe` is safe here and saves the zero-filling.
+   */
+  readonly allocate?: (size: number) => Uint8Array;
 }
 
 const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
@@ -69,6 +80,14 @@ const sharedSlab = { bytes: new Uint8Array(0), end: 0 };
 const EMPTY = new Uint8Array(0);
 
 const textEncoder = new TextEncoder();
+/**
+ * One fatal decoder for every connection: called without `stream: true` it keeps no state
+ * between calls (each call decodes, and validates, one whole message), so sharing it is safe and
+ * saves a decoder per connection.
+ */
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** The mask key of the frame being written; used synchronously right after it is filled. */
+const maskKeyScratch = new Uint8Array(4);
 
 /** A message waiting behind asynchronous compression, or frames queued behind such a message. */
 type PendingSend =
@@ -81,6 +100,14 @@ type PendingSend =
       started: boolean;
       result: Uint8Array | undefined;
     };
+
+/**
+ * The queues of a connection with nothing waiting. They fill only behind compression, so most
+ * connections share these instead of holding empty arrays each; they are frozen so that a push
+ * into them fails loudly instead of leaking between connections.
+ */
+const NO_PENDING: PendingSend[] = Object.freeze([]) as readonly PendingSend[] as PendingSend[];
+const NO_BACKLOG: Uint8Array[] = Object.freeze([]) as readonly Uint8Array[] as Uint8Array[];
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
@@ -128,14 +155,15 @@ export class Connection {
   private slabStart = 0;
   private slabEnd = 0;
   /** Sends held back, in order, while a message ahead of them is being compressed. */
-  private pending: PendingSend[] = [];
+  private pending: PendingSend[] = NO_PENDING;
   private pendingBytes = 0;
 
   private readonly decoder: FrameDecoder;
   private readonly assembler: MessageAssembler;
-  private readonly validator = new Utf8Validator();
-  private readonly textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  /** Checks fragmented uncompressed text as it arrives; created by the first such message. */
+  private validator: Utf8Validator | undefined;
   private readonly maxMessageSize: number;
+  private readonly allocate: (size: number) => Uint8Array;
 
   private readonly deflate: PerMessageDeflateOptions | undefined;
   private readonly deflateThreshold: number;
@@ -143,7 +171,6 @@ export class Connection {
   private readonly randomBytes: (target: Uint8Array) => void;
   private maskPool: Uint8Array = EMPTY;
   private maskPoolUsed = MASK_POOL_BYTES;
-  private readonly maskKey = new Uint8Array(4);
 
   private closeSent = false;
   /** Our close frame waits in `pending` (behind a message being compressed). */
@@ -152,7 +179,7 @@ export class Connection {
   private readingStopped = false;
   /** An inflation is in flight: later bytes wait in `backlog` so events stay in order. */
   private inflating = false;
-  private backlog: Uint8Array[] = [];
+  private backlog: Uint8Array[] = NO_BACKLOG;
   private backlogBytes = 0;
   private endPending = false;
   private localCloseStarted = false;
@@ -171,10 +198,12 @@ export class Connection {
     });
     this.deflate = options.perMessageDeflate;
     this.deflateThreshold = nonNegativeInteger(options.perMessageDeflate?.threshold, DEFAULT_DEFLATE_THRESHOLD, 'perMessageDeflate.threshold');
+    this.allocate = options.allocate ?? allocateZeroed;
     this.decoder = new FrameDecoder({
       expectMasked: this.role === 'server',
       allowRsv1: this.deflate !== undefined,
       maxPayload: this.maxMessageSize,
+      allocate: this.allocate,
     });
     this.onWakeup = options.onWakeup;
     this.randomBytes = options.randomBytes ?? defaultRandomBytes;
@@ -219,6 +248,7 @@ export class Connection {
   receive(chunk: Uint8Array): void {
     if (this.readingStopped || chunk.length === 0) return;
     if (this.inflating) {
+      if (this.backlog === NO_BACKLOG) this.backlog = [];
       this.backlog.push(chunk);
       this.backlogBytes += chunk.length;
       return;
@@ -275,8 +305,8 @@ export class Connection {
         else this.onDataFrame(decoder.opcode, decoder.fin, decoder.rsv1, decoder.payload);
         if (this.readingStopped || this.inflating) return;
       } else if (status === DecodeStatus.NeedMore) {
-        const next = this.backlog.shift();
-        if (next === undefined) return;
+        if (this.backlog.length === 0) return;
+        const next = this.backlog.shift()!;
         this.backlogBytes -= next.length;
         decoder.push(next);
       } else {
@@ -292,7 +322,7 @@ export class Connection {
       if (!assembler.inProgress) return this.fail(protocolViolation('unexpected-continuation'));
       const violation = assembler.add(payload);
       if (violation !== undefined) return this.fail(violation);
-      if (assembler.opcode === Opcode.Text && !assembler.compressed && !this.validator.push(payload)) {
+      if (assembler.opcode === Opcode.Text && !assembler.compressed && !this.validator!.push(payload)) {
         return this.fail(protocolViolation('invalid-utf8'));
       }
       if (fin) this.finishMessage();
@@ -308,8 +338,9 @@ export class Connection {
     const violation = assembler.start(opcode, compressed, payload);
     if (violation !== undefined) return this.fail(violation);
     if (opcode === Opcode.Text && !compressed) {
-      this.validator.reset();
-      if (!this.validator.push(payload)) return this.fail(protocolViolation('invalid-utf8'));
+      const validator = (this.validator ??= new Utf8Validator());
+      validator.reset();
+      if (!validator.push(payload)) return this.fail(protocolViolation('invalid-utf8'));
     }
     this.decoder.maxPayload = assembler.remaining;
   }
@@ -319,10 +350,10 @@ export class Connection {
     const parts = this.assembler.finish();
     this.decoder.maxPayload = this.maxMessageSize;
     if (compressed) return this.inflate(opcode, parts);
-    if (opcode === Opcode.Text && !this.validator.finish()) {
+    if (opcode === Opcode.Text && !this.validator!.finish()) {
       return this.fail(protocolViolation('invalid-utf8', 'text ends inside a UTF-8 sequence'));
     }
-    this.deliver(opcode, concatBytes(parts, size));
+    this.deliver(opcode, concatBytes(parts, size, this.allocate));
   }
 
   private deliver(opcode: number, payload: Uint8Array): void {
@@ -334,7 +365,7 @@ export class Connection {
     // in JavaScript first, even for short ASCII text.
     let text: string;
     try {
-      text = this.textDecoder.decode(payload);
+      text = textDecoder.decode(payload);
     } catch {
       return this.fail(protocolViolation('invalid-utf8'));
     }
@@ -515,6 +546,7 @@ export class Connection {
       throw new InvalidArgumentError(`fragmentSize must be a non-negative integer (0: one frame), got ${fragmentSize}`);
     }
     if (this.shouldCompress(options?.compress, data.length)) {
+      if (this.pending === NO_PENDING) this.pending = [];
       this.pending.push({ kind: 'deflate', opcode, data, fragmentSize, started: false, result: undefined });
       this.pendingBytes += data.length;
       this.flushPending();
@@ -577,7 +609,7 @@ export class Connection {
     }
     if (masked) {
       // The caller's bytes are never modified: the masked payload is a copy next to the header.
-      const frame = new Uint8Array(total);
+      const frame = this.allocate(total);
       writeHeaderBytes(frame, 0, opcode, fin, rsv1, length, true);
       const key = this.writeMaskKey(frame, headerLength - 4);
       copyMasked(frame, headerLength, payload, key);
@@ -637,11 +669,17 @@ export class Connection {
     for (; i < length; i++) slab[p + i] = payload[i]! ^ key[i & 3]!;
   }
 
-  /** Moves the slab's unsent frames into the output, before anything else is appended to it. */
+  /**
+   * Moves the slab's unsent frames into the output, before anything else is appended to it,
+   * and lets go of the slab: an idle connection must not keep a full, replaced slab alive. The
+   * next small frame continues on the shared slab, wherever it then stands.
+   */
   private sealSlab(): void {
     if (this.slabEnd === this.slabStart) return;
     this.output.push(this.slab.subarray(this.slabStart, this.slabEnd));
-    this.slabStart = this.slabEnd;
+    this.slab = EMPTY;
+    this.slabStart = 0;
+    this.slabEnd = 0;
   }
 
   /** Four fresh random bytes written at `frame[at..]`; returns the pool they came from, positioned. */
@@ -653,7 +691,7 @@ export class Connection {
     }
     const pool = this.maskPool;
     const p = this.maskPoolUsed;
-    const key = this.maskKey;
+    const key = maskKeyScratch;
     frame[at] = key[0] = pool[p]!;
     frame[at + 1] = key[1] = pool[p + 1]!;
     frame[at + 2] = key[2] = pool[p + 2]!;
@@ -731,13 +769,13 @@ export class Connection {
     const hadClose = this.closeFramePending;
     this.closeFramePending = false;
     if (this.pending.length === 0) return false;
-    this.pending = [];
+    this.pending = NO_PENDING;
     this.pendingBytes = 0;
     return hadClose;
   }
 
   private dropBacklog(): void {
-    this.backlog = [];
+    this.backlog = NO_BACKLOG;
     this.backlogBytes = 0;
   }
 

@@ -1,4 +1,4 @@
-import { protocolViolation } from './errors.js';
+import { InvalidArgumentError, protocolViolation } from './errors.js';
 import { applyMask, copyMasked } from './mask.js';
 import type { ProtocolViolation } from './types.js';
 
@@ -108,6 +108,12 @@ export interface FrameDecoderOptions {
   readonly allowRsv1?: boolean;
   /** The largest data-frame payload accepted; larger lengths fail with 1009 before any allocation. */
   readonly maxPayload?: number;
+  /**
+   * Allocates the buffer a payload split across chunks is gathered into. It must return
+   * `size` bytes that nothing else uses; their contents are overwritten completely before the
+   * payload is handed out, so they need not be zeroed. Default: `new Uint8Array(size)`.
+   */
+  readonly allocate?: (size: number) => Uint8Array;
 }
 
 /** `next()` results. */
@@ -124,6 +130,25 @@ export type DecodeStatus = (typeof DecodeStatus)[keyof typeof DecodeStatus];
 const EMPTY = new Uint8Array(0);
 const HEADER_MAX = 14;
 
+/** The default allocator: zero-filled, as standard JavaScript has no other. */
+export function allocateZeroed(size: number): Uint8Array {
+  return new Uint8Array(size);
+}
+
+/**
+ * The mask key as bytes for the masking kernels. Decoders keep their key as one number (no
+ * buffer per connection) and write it here right before each synchronous use.
+ */
+const keyBytes = new Uint8Array(4);
+
+function maskKeyBytes(key: number): Uint8Array {
+  keyBytes[0] = key >>> 24;
+  keyBytes[1] = (key >>> 16) & 0xff;
+  keyBytes[2] = (key >>> 8) & 0xff;
+  keyBytes[3] = key & 0xff;
+  return keyBytes;
+}
+
 /**
  * A streaming frame decoder over any chunking. Feed one chunk with `push`, then call `next`
  * until it returns `NeedMore`. A frame whose payload lies inside one chunk is returned as a view
@@ -139,7 +164,7 @@ export class FrameDecoder {
   allowRsv1: boolean;
   maxPayload: number;
 
-  /** The last decoded frame (valid after `next()` returned `Frame`). */
+  /** The last decoded frame (valid after `next()` returned `Frame`, until the next call to `next()`). */
   fin = false;
   rsv1 = false;
   opcode = 0;
@@ -148,7 +173,8 @@ export class FrameDecoder {
 
   private chunk: Uint8Array = EMPTY;
   private pos = 0;
-  private readonly header = new Uint8Array(HEADER_MAX);
+  /** Header bytes that straddle chunks; allocated the first time a header does. */
+  private header: Uint8Array = EMPTY;
   private headerHave = 0;
   /** A payload being gathered across chunks. */
   private partial: Uint8Array | undefined;
@@ -156,13 +182,16 @@ export class FrameDecoder {
   private masked = false;
   /** Declared payload length of the header just read. */
   private length = 0;
-  private readonly maskKey = new Uint8Array(4);
+  /** The 4 mask-key bytes of the header just read, big-endian in one number. */
+  private maskKey = 0;
   private failed = false;
+  private readonly allocate: (size: number) => Uint8Array;
 
   constructor(options: FrameDecoderOptions) {
     this.expectMasked = options.expectMasked;
     this.allowRsv1 = options.allowRsv1 ?? false;
     this.maxPayload = options.maxPayload ?? MAX_SAFE_PAYLOAD;
+    this.allocate = options.allocate ?? allocateZeroed;
   }
 
   /** Hands the next chunk to the decoder; the previous one must be consumed (`next()` returned `NeedMore`). */
@@ -177,6 +206,17 @@ export class FrameDecoder {
   }
 
   next(): DecodeStatus {
+    // The previous frame was handled: keep no view of it, so an idle decoder holds no buffer.
+    this.payload = EMPTY;
+    const status = this.decode();
+    if (status === DecodeStatus.NeedMore) {
+      this.chunk = EMPTY;
+      this.pos = 0;
+    }
+    return status;
+  }
+
+  private decode(): DecodeStatus {
     if (this.failed) return DecodeStatus.Failed;
     if (this.partial !== undefined) return this.continuePayload();
     const chunk = this.chunk;
@@ -200,6 +240,8 @@ export class FrameDecoder {
   /** Copies header bytes that straddle chunks into `header`, then decodes it from there. */
   private gatherHeader(): DecodeStatus {
     const chunk = this.chunk;
+    if (this.pos === chunk.length) return DecodeStatus.NeedMore;
+    if (this.header === EMPTY) this.header = new Uint8Array(HEADER_MAX);
     const header = this.header;
     while (this.pos < chunk.length) {
       const need = this.headerHave < 2 ? 2 : this.headerLengthFromFirstBytes();
@@ -266,11 +308,7 @@ export class FrameDecoder {
       return this.fail('message-too-big', `message of at least ${length} bytes exceeds the limit`);
     }
     if (this.masked) {
-      const key = this.maskKey;
-      key[0] = bytes[p]!;
-      key[1] = bytes[p + 1]!;
-      key[2] = bytes[p + 2]!;
-      key[3] = bytes[p + 3]!;
+      this.maskKey = ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
     }
     this.length = length;
     return true;
@@ -280,17 +318,20 @@ export class FrameDecoder {
     if (chunk.length - p >= length) {
       const payload = length === 0 ? EMPTY : chunk.subarray(p, p + length);
       this.pos = p + length;
-      if (this.masked && length !== 0) applyMask(payload, this.maskKey);
+      if (this.masked && length !== 0) applyMask(payload, maskKeyBytes(this.maskKey));
       this.payload = payload;
       return DecodeStatus.Frame;
     }
     let partial: Uint8Array;
     try {
-      partial = new Uint8Array(length);
+      partial = this.allocate(length);
     } catch {
       // Within the limit but beyond what this runtime can allocate.
       this.fail('message-too-big', `cannot hold a ${length}-byte payload`);
       return DecodeStatus.Failed;
+    }
+    if (partial.length !== length) {
+      throw new InvalidArgumentError(`allocate(${length}) returned ${partial.length} bytes`);
     }
     this.copyPayload(partial, 0, chunk.subarray(p));
     this.partial = partial;
@@ -320,7 +361,7 @@ export class FrameDecoder {
 
   /** Gathers a piece of a split payload, unmasking it in the same pass (the key phase is its position). */
   private copyPayload(target: Uint8Array, at: number, piece: Uint8Array): void {
-    if (this.masked) copyMasked(target, at, piece, this.maskKey, at);
+    if (this.masked) copyMasked(target, at, piece, maskKeyBytes(this.maskKey), at);
     else target.set(piece, at);
   }
 

@@ -1,4 +1,5 @@
 import { protocolViolation } from './errors.js';
+import { allocateZeroed } from './frame.js';
 import type { ProtocolViolation } from './types.js';
 
 /**
@@ -26,10 +27,10 @@ export interface MessageLimits {
   readonly maxFragments: number;
 }
 
-/** Joins chunks into one buffer (or returns the only one as is). */
-export function concatBytes(parts: readonly Uint8Array[], totalLength: number): Uint8Array {
+/** Joins chunks into one buffer from `allocate` (or returns the only one as is). */
+export function concatBytes(parts: readonly Uint8Array[], totalLength: number, allocate: (size: number) => Uint8Array = allocateZeroed): Uint8Array {
   if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(totalLength);
+  const out = allocate(totalLength);
   let at = 0;
   for (const part of parts) {
     out.set(part, at);
@@ -49,9 +50,15 @@ export class MessageAssembler {
   compressed = false;
   /** Payload bytes gathered so far. */
   size = 0;
-  private parts: Uint8Array[] = [];
+  /** The fragments so far; an array exists only while a message is in progress. */
+  private parts: Uint8Array[] | undefined;
+  private readonly maxMessageSize: number;
+  private readonly maxFragments: number;
 
-  constructor(private readonly limits: MessageLimits) {}
+  constructor(limits: MessageLimits) {
+    this.maxMessageSize = limits.maxMessageSize;
+    this.maxFragments = limits.maxFragments;
+  }
 
   get inProgress(): boolean {
     return this.opcode !== 0;
@@ -59,7 +66,7 @@ export class MessageAssembler {
 
   /** Payload bytes the next fragment may still carry (for the frame decoder's limit). */
   get remaining(): number {
-    const max = this.limits.maxMessageSize;
+    const max = this.maxMessageSize;
     return max === 0 ? Number.MAX_SAFE_INTEGER : max - this.size;
   }
 
@@ -74,8 +81,9 @@ export class MessageAssembler {
 
   /** Adds a fragment; a violation when the message grows beyond a limit. */
   add(payload: Uint8Array): ProtocolViolation | undefined {
-    const { maxMessageSize, maxFragments } = this.limits;
-    if (maxFragments !== 0 && this.parts.length >= maxFragments) {
+    const { maxMessageSize, maxFragments } = this;
+    const parts = (this.parts ??= []);
+    if (maxFragments !== 0 && parts.length >= maxFragments) {
       return protocolViolation('too-many-fragments', `message exceeds ${maxFragments} fragments`);
     }
     this.size += payload.length;
@@ -83,14 +91,14 @@ export class MessageAssembler {
       return protocolViolation('message-too-big', `message exceeds ${maxMessageSize} bytes`);
     }
     // Empty fragments add nothing but must still count against the fragment limit.
-    this.parts.push(payload);
+    parts.push(payload);
     return undefined;
   }
 
   /** Ends the message: its fragments, in order. Resets the assembler. */
   finish(): Uint8Array[] {
-    const parts = this.parts;
-    this.parts = [];
+    const parts = this.parts ?? [];
+    this.parts = undefined;
     this.opcode = 0;
     this.compressed = false;
     this.size = 0;

@@ -11,10 +11,15 @@ import {
   type HttpResponseHead,
   type WebSocketTarget,
 } from '@switchyard/codec';
-import { ZlibCompressor, type CompressionOptions } from './compressor.js';
-import { WebSocketConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
+import {
+  ConcurrencyLimiter,
+  ZlibCompressor,
+  resolveConnectionOptions,
+  type ClientDeflateOptions,
+  type ConnectionOptions,
+} from '@switchyard/adapter-kit';
+import { WebSocketConnection } from './connection.js';
 import type { Transport } from './transport.js';
-import { ConcurrencyLimiter } from './limiter.js';
 
 /** TLS settings of a `wss://` client. */
 export interface ClientTlsOptions {
@@ -27,8 +32,7 @@ export interface ClientTlsOptions {
   readonly rejectUnauthorized?: boolean;
 }
 
-/** permessage-deflate offer of the client, plus zlib tuning. */
-export type ClientDeflateOptions = DeflateClientOptions & CompressionOptions;
+export type { ClientDeflateOptions } from '@switchyard/adapter-kit';
 
 /** Options beyond the WHATWG constructor's two arguments. */
 export interface ClientOptions extends ConnectionOptions {

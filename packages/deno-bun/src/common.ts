@@ -22,9 +22,7 @@ export type {
   WebSocketConnectionEvents,
 } from './connection.js';
 export { WebSocketProtocolError, SendError } from './errors.js';
-export type { CompressionOptions, ZlibTuning } from './compressor.js';
+export type { CompressionOptions, Message, RateLimitOptions, SendData, ZlibTuning } from '@switchyard/adapter-kit';
 export type { RequestInfo } from './http.js';
-export type { Message, SendData } from './data.js';
-export type { RateLimitOptions } from './token-bucket.js';
 export { CloseCode, prepareMessage } from '@switchyard/codec';
 export type { PeerConnection, PreparedMessage, SendResult } from '@switchyard/codec';

@@ -10,13 +10,22 @@ import {
   type UpgradeDecision,
   type UpgradeServerOptions,
 } from '@switchyard/codec';
-import { ZlibCompressor, type CompressionOptions } from './compressor.js';
-import { WebSocketConnection, resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from './connection.js';
-import { toBytes, type SendData } from './data.js';
+import {
+  ConcurrencyLimiter,
+  ZlibCompressor,
+  resolveConnectionOptions,
+  toBytes,
+  type AuthResult,
+  type ServerDeflateOptions,
+  type ConnectionOptions,
+  type HeadersInit,
+  type ResolvedConnectionOptions,
+  type SendData,
+} from '@switchyard/adapter-kit';
+import { WebSocketConnection } from './connection.js';
 import { TypedEmitter } from './emitter.js';
 import { headerValue, isWebSocketUpgrade, plainResponse, serializeResponse, toRequest, type RequestInfo } from './http.js';
-import { ConcurrencyLimiter } from './limiter.js';
-import type { Transport, TransportHandler } from './transport.js';
+import { concatChunks, totalLength, type Transport, type TransportHandler } from './transport.js';
 
 /** PEM-encoded certificate chain and private key: the server then speaks `wss://` (TLS). */
 export interface TlsServerOptions {
@@ -24,33 +33,12 @@ export interface TlsServerOptions {
   readonly key: string;
 }
 
-/** Headers as a list of pairs (order and duplicates kept) or a record. */
-export type HeadersInit = HeaderList | Readonly<Record<string, string | readonly string[]>>;
-
-/** Let the connection in; `user` is attached to it (`connection.user`). */
-export interface AuthAccept<User> {
-  readonly ok: true;
-  readonly user: User;
-  /** Added to the 101 response (e.g. a refreshed session cookie). */
-  readonly headers?: HeadersInit;
-}
-
-/** Refuse the upgrade with an HTTP response. */
-export interface AuthReject {
-  readonly ok: false;
-  /** 401, 403, 429, … */
-  readonly status: number;
-  readonly headers?: HeadersInit;
-  readonly body?: string;
-}
-
-export type AuthResult<User> = AuthAccept<User> | AuthReject;
+export type { AuthAccept, AuthReject, AuthResult, HeadersInit } from '@switchyard/adapter-kit';
 
 /** Handles a plain HTTP request (not a WebSocket upgrade), as `Deno.serve` and `Bun.serve` handlers do. */
 export type FetchHandler = (request: Request, info: RequestInfo) => Response | Promise<Response>;
 
-/** permessage-deflate on the server: RFC 7692 parameters plus zlib tuning. */
-export interface ServerDeflateOptions extends DeflateServerOptions, CompressionOptions {}
+export type { ServerDeflateOptions } from '@switchyard/adapter-kit';
 
 export interface WebSocketServerOptions<User = undefined> extends ConnectionOptions {
   /** TCP port; 0 (default) picks a free one (read it back from `server.port`). */
@@ -453,7 +441,7 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
       deflate?.compressor.dispose();
     });
     this.emit('connection', opened, request);
-    opened.start(early.length === 0 ? EMPTY : concat(early));
+    opened.start(early.length === 0 ? EMPTY : concatChunks(early, totalLength(early)));
     if (!opened.readPaused) transport.resume();
   }
 
@@ -479,7 +467,7 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
       transport.pause();
       if (transport.closed || !context.isOpen()) return;
     }
-    const body = concat(early).subarray(0, length);
+    const body = concatChunks(early, totalLength(early)).subarray(0, length);
     const request = toRequest(head, this.#scheme, fallbackHost, body);
     if (!request) {
       refuse(plainResponse(400, 'Malformed request target or headers.\n'));
@@ -529,7 +517,8 @@ function deflateNegotiationOptions(options: ServerDeflateOptions): DeflateServer
 function toHeaderList(headers: HeadersInit): HeaderList {
   if (Array.isArray(headers)) return headers as HeaderList;
   const list: Array<readonly [string, string]> = [];
-  for (const [name, value] of Object.entries(headers as Readonly<Record<string, string | readonly string[]>>)) {
+  for (const [name, value] of Object.entries(headers as Readonly<Record<string, string | readonly string[] | undefined>>)) {
+    if (value === undefined) continue;
     if (typeof value === 'string') list.push([name, value]);
     else for (const item of value) list.push([name, item]);
   }
@@ -551,17 +540,4 @@ function pathOf(target: string): string {
     }
   }
   return path;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  let total = 0;
-  for (const chunk of chunks) total += chunk.byteLength;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }

@@ -44,16 +44,7 @@ export interface TransportHandler {
 }
 
 /** Concatenates small chunks so that one system call carries them (Deno and Bun have no writev on sockets). */
-export function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
+export { concatChunks } from '@switchyard/adapter-kit';
 
 /** Sum of the byte lengths. */
 export function totalLength(chunks: readonly Uint8Array[]): number {

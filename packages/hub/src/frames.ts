@@ -3,7 +3,7 @@
  * it: JSON text, built by concatenation so a published payload is serialized once and never
  * parsed again on its way to subscribers.
  */
-import type { GapFrame, ResyncFrame } from '@switchyard/client/wire';
+import type { GapFrame, ResyncFrame, SkipFrame } from '@switchyard/client/wire';
 import type { BrokerEntry } from './broker.js';
 
 /** `{"t":"msg","type":…,"topic":…,"seq":…,"data":…}` — a `StampedEventFrame`. */
@@ -20,6 +20,12 @@ export function eventFrameText(type: string, data: string | undefined): string {
 
 export function gapFrameText(topic: string, from: number, to: number): string {
   const frame: GapFrame = { t: 'gap', topic, from, to };
+  return JSON.stringify(frame);
+}
+
+/** Stands in for an entry published except this connection: the client advances past `seq`. */
+export function skipFrameText(topic: string, seq: number): string {
+  const frame: SkipFrame = { t: 'skip', topic, seq };
   return JSON.stringify(frame);
 }
 

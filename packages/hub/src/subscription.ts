@@ -1,13 +1,13 @@
 /**
  * One connection's view of one topic: which seq it has accounted for, what waits while its
  * history is replayed, and what the slow-consumer policy did. It is the only place that
- * writes stamped frames to a connection, so the "in order, no gap, no duplicate" rule lives
- * here alone.
+ * writes stamped frames (and the skips standing in for them) to a connection, so the
+ * "in order, no gap, no duplicate" rule lives here alone.
  */
 import { CloseCode, prepareMessage } from '@switchyard/codec';
 import type { PeerConnection, PreparedMessage } from '@switchyard/codec';
 import type { BrokerEntry, HistoryRead } from './broker.js';
-import { gapFrameText, resyncFrameText, stampedFrameText } from './frames.js';
+import { gapFrameText, resyncFrameText, skipFrameText, stampedFrameText } from './frames.js';
 
 export type SlowConsumerPolicy = 'drop-with-gap' | 'close';
 
@@ -55,14 +55,6 @@ export class Subscription {
     private readonly limits: DeliveryLimits,
     private readonly owner: SubscriptionOwner,
   ) {}
-
-  get replaying(): boolean {
-    return this.#replaying;
-  }
-
-  get hasUnreportedGap(): boolean {
-    return this.#unreported !== undefined;
-  }
 
   /** A live entry from the node, in seq order. */
   offer(entry: BrokerEntry, frame: FrameSource): void {
@@ -157,11 +149,10 @@ export class Subscription {
   #deliver(entry: BrokerEntry, frame: FrameSource): void {
     if (this.subscriber.closed) return;
     if (this.lastSeq !== undefined && entry.seq <= this.lastSeq) return;
-    if (entry.except === this.subscriber.id) {
-      this.lastSeq = entry.seq;
-      return;
-    }
-    const prepared = frame();
+    // The connection the entry was published except gets a skip in the entry's place, so its
+    // client counts the seq without seeing a jump. The skip obeys the same bound as a message:
+    // a sender that stops reading cannot pile up skips for every line it sends.
+    const prepared = entry.except === this.subscriber.id ? prepareMessage(skipFrameText(this.topic, entry.seq)) : frame();
     const buffered = this.subscriber.peer.bufferedAmount;
     // An idle connection always takes the frame, so a message larger than the bound still
     // reaches consumers that keep up; the bound is then "max plus one frame".

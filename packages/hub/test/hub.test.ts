@@ -33,19 +33,87 @@ describe('topics', () => {
     await hub.close();
   });
 
-  it('publishes to a topic except the sender, and to one connection', async () => {
+  it('publishes to a topic except the sender (who gets a skip in its place), and to one connection', async () => {
     const hub = createHub<Chat>();
     const [sender, other] = [new TestPeer(), new TestPeer()];
     await hub.subscribe(sender, 'room');
     await hub.subscribe(other, 'room');
     const published = await hub.publish('room', 'note', 'not to me', { except: sender });
     expect(published).toEqual({ topic: 'room', seq: 1 });
-    expect(sender.frames).toEqual([]);
-    expect(other.seqs('room')).toEqual([1]);
+    expect(sender.frames).toEqual([{ t: 'skip', topic: 'room', seq: 1 }]);
+    expect(sender.seqs('room')).toEqual([]);
+    expect(other.frames).toEqual([{ t: 'msg', type: 'note', topic: 'room', seq: 1, data: 'not to me' }]);
     expect(hub.send(sender, 'note', 'just you')).toMatchObject({ status: 'written' });
     expect(hub.send(sender, 'ping', undefined)).toMatchObject({ status: 'written' });
-    expect(sender.frames).toEqual([{ t: 'msg', type: 'note', data: 'just you' }, { t: 'msg', type: 'ping' }]);
+    expect(sender.frames.slice(1)).toEqual([{ t: 'msg', type: 'note', data: 'just you' }, { t: 'msg', type: 'ping' }]);
     expect(other.frames).toHaveLength(1);
+    await hub.close();
+  });
+
+  it('puts the sender’s skip exactly where its message stands in the topic’s order', async () => {
+    const hub = createHub<Chat>();
+    const [sender, other, bystander] = [new TestPeer(), new TestPeer(), new TestPeer()];
+    await hub.subscribe(sender, 'room');
+    await hub.subscribe(other, 'room');
+    await hub.subscribe(bystander, 'elsewhere');
+    await hub.publish('room', 'note', 'one');
+    await hub.publish('room', 'note', 'two', { except: sender });
+    await hub.publish('room', 'note', 'three', { except: other });
+    // Published together: one broker order, and each connection's frames follow it.
+    await Promise.all([
+      hub.publish('room', 'note', 'four', { except: sender }),
+      hub.publish('room', 'note', 'five'),
+      hub.publish('room', 'note', 'six', { except: sender }),
+    ]);
+    // A connection that is not subscribed to the topic is sent nothing, not even a skip.
+    await hub.publish('room', 'note', 'seven', { except: bystander });
+    const marks = (peer: TestPeer): string[] => peer.frames.map((f) => (f.t === 'msg' ? `msg ${f.seq}` : f.t === 'skip' ? `skip ${f.seq}` : f.t));
+    expect(marks(sender)).toEqual(['msg 1', 'skip 2', 'msg 3', 'skip 4', 'msg 5', 'skip 6', 'msg 7']);
+    expect(marks(other)).toEqual(['msg 1', 'msg 2', 'skip 3', 'msg 4', 'msg 5', 'msg 6', 'msg 7']);
+    expect(bystander.frames).toEqual([]);
+    await hub.close();
+  });
+
+  it('replays a skip to the same connection, but the message itself to a new connection resuming', async () => {
+    const hub = createHub<Chat>();
+    const sender = new TestPeer();
+    await hub.subscribe(sender, 'room');
+    await hub.publish('room', 'note', 'mine', { except: sender });
+    await hub.publish('room', 'note', 'theirs');
+    // The same connection, subscribing again from seq 0: the history knows it was the sender.
+    hub.unsubscribe(sender, 'room');
+    await hub.subscribe(sender, 'room', { after: 0 });
+    expect(sender.frames.slice(2)).toEqual([
+      { t: 'skip', topic: 'room', seq: 1 },
+      { t: 'msg', type: 'note', topic: 'room', seq: 2, data: 'theirs' },
+    ]);
+    // The sender's client after a reconnect: a new connection, unknown to the history, so
+    // its own message is replayed to it as an ordinary one.
+    const reconnected = new TestPeer();
+    expect(hub.handle(reconnected, { t: 'resume', streams: { room: 0 } })).toBe(true);
+    await settle();
+    expect(reconnected.frames).toEqual([
+      { t: 'msg', type: 'note', topic: 'room', seq: 1, data: 'mine' },
+      { t: 'msg', type: 'note', topic: 'room', seq: 2, data: 'theirs' },
+    ]);
+    await hub.close();
+  });
+
+  it('holds a skip to the slow-consumer bound like a message: a stalled sender is told the seq is lost instead', async () => {
+    const hub = createHub<Chat>({ slowConsumer: { maxBufferedBytes: 100, gapRetryMs: 10_000 } });
+    const sender = new TestPeer();
+    sender.stalled = true;
+    await hub.subscribe(sender, 'room');
+    await hub.publish('room', 'note', 'x'.repeat(200));
+    await hub.publish('room', 'note', 'mine', { except: sender });
+    expect(sender.seqs('room')).toEqual([1]);
+    expect(sender.frames).toHaveLength(1);
+    sender.drain();
+    await hub.publish('room', 'note', 'mine again', { except: sender });
+    expect(sender.frames.slice(1)).toEqual([
+      { t: 'gap', topic: 'room', from: 2, to: 2 },
+      { t: 'skip', topic: 'room', seq: 3 },
+    ]);
     await hub.close();
   });
 

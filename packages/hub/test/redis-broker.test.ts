@@ -68,6 +68,26 @@ describe('RedisBroker', () => {
     }
   }, 20_000);
 
+  it('publishes except the sender across nodes: only the sender’s node writes it a skip, in its place; history keeps whom it was for', async () => {
+    const [a, b] = await nodes(2);
+    const [sender, neighbour, remote] = [new TestPeer(), new TestPeer(), new TestPeer()];
+    await a!.subscribe(sender, 'room');
+    await a!.subscribe(neighbour, 'room');
+    await b!.subscribe(remote, 'room');
+    await b!.publish('room', 'e', 1);
+    await a!.publish('room', 'e', 2, { except: sender });
+    await b!.publish('room', 'e', 3);
+    await until(() => [sender, neighbour, remote].every((peer) => peer.texts.length === 3), 'every delivery');
+    expect(sender.frames.map((f) => f.t)).toEqual(['msg', 'skip', 'msg']);
+    expect(sender.frames[1]).toEqual({ t: 'skip', topic: 'room', seq: 2 });
+    expect(neighbour.seqs('room')).toEqual([1, 2, 3]);
+    expect(remote.seqs('room')).toEqual([1, 2, 3]);
+    // Read back from the stream, the entry still names the connection it was not for.
+    a!.unsubscribe(sender, 'room');
+    await a!.subscribe(sender, 'room', { after: 1 });
+    expect(sender.frames.slice(3).map((f) => f.t)).toEqual(['skip', 'msg']);
+  }, 20_000);
+
   it('replays exactly the missed range from the stream, resyncs beyond count or age', async () => {
     let clock = 1_000_000;
     const [a, b] = await nodes(2, { now: () => clock, maxCount: 5, maxAgeMs: 10 * 60_000 });

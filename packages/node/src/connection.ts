@@ -9,12 +9,11 @@ import {
   type PreparedMessage,
   type SendResult,
 } from '@switchyard/codec';
-import { asBuffer, byteLengthOf, toBytes, type SendData } from './data.js';
+import { Inbox, TokenBucket, toBytes, type SendData } from '@switchyard/adapter-kit';
+import { asBuffer, byteLengthOf } from './data.js';
 import { SendError, WebSocketProtocolError } from './errors.js';
 import type { HeartbeatMonitor, HeartbeatTarget } from './heartbeat.js';
-import { Inbox } from './inbox.js';
 import type { ResolvedConnectionOptions } from './options.js';
-import { TokenBucket } from './token-bucket.js';
 
 /** A received message: text as a string, binary as a Uint8Array (or Buffer, by option). */
 export type Message = string | Uint8Array;
@@ -65,6 +64,9 @@ export interface ConnectionRuntime {
 }
 
 const OWNER = Symbol('switchyard.connection');
+/** Package-internal: hold and release a connection's writes (the server's `cork` spans many connections). */
+export const HOLD_WRITES = Symbol('switchyard.holdWrites');
+export const RELEASE_WRITES = Symbol('switchyard.releaseWrites');
 type OwnedSocket = Duplex & { [OWNER]?: WebSocketConnection<unknown> };
 
 const SMALL_WRITE = 16 * 1024;
@@ -108,6 +110,7 @@ export class WebSocketConnection<User = unknown>
   private readonly compressor: Compressor | undefined;
   private readonly bucket: TokenBucket | undefined;
   private dispatching = false;
+  private corked = 0;
   private wakeupPending = false;
   private closeTimer: NodeJS.Timeout | undefined;
   private endTimer: NodeJS.Timeout | undefined;
@@ -234,6 +237,33 @@ export class WebSocketConnection<User = unknown>
     if (this.socketClosed || this.engine.state === 'closed') return;
     this.engine.close(code, reason);
     this.afterCommand();
+  }
+
+  /**
+   * Runs `callback` with writes held back, then writes everything it sent in one go: several
+   * `send`s to this connection become one syscall (as replies inside a message listener already
+   * do). Sends inside report `queued`.
+   */
+  cork(callback: () => void): void {
+    this[HOLD_WRITES]();
+    try {
+      callback();
+    } finally {
+      this[RELEASE_WRITES]();
+    }
+  }
+
+  /** Holds writes back until the matching release (nestable; used by `cork` and the server's `cork`). */
+  [HOLD_WRITES](): void {
+    this.corked += 1;
+  }
+
+  [RELEASE_WRITES](): void {
+    this.corked -= 1;
+    if (this.corked === 0 && !this.dispatching) {
+      this.writeOutput();
+      this.actOnTransport();
+    }
   }
 
   /** Reading is paused, by `pause()` or because a slow iterator or handler has too much waiting. */
@@ -377,7 +407,7 @@ export class WebSocketConnection<User = unknown>
   }
 
   private afterSend(): SendResult {
-    if (this.dispatching) return { status: 'queued', bufferedAmount: this.bufferedAmount };
+    if (this.dispatching || this.corked > 0) return { status: 'queued', bufferedAmount: this.bufferedAmount };
     this.writeOutput();
     this.actOnTransport();
     const bufferedAmount = this.bufferedAmount;
@@ -385,7 +415,7 @@ export class WebSocketConnection<User = unknown>
   }
 
   private afterCommand(): void {
-    if (this.dispatching) return;
+    if (this.dispatching || this.corked > 0) return;
     this.writeOutput();
     this.actOnTransport();
   }

@@ -1,8 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { HeaderList } from '@switchyard/codec';
 
-/** Headers as a list of pairs (duplicates kept) or as the `{ name: value | values }` object of node:http. */
-export type HeadersInit = HeaderList | Readonly<Record<string, string | readonly string[] | undefined>>;
+export type { HeadersInit } from '@switchyard/adapter-kit';
 
 /** A header list as the codec reads it: raw names and values, in order, duplicates kept. */
 export type RawHeaderList = Array<readonly [string, string]>;

@@ -4,12 +4,11 @@ export { WebSocketConnection } from './connection.js';
 export type { Message, MessageHandler, MessageSendOptions, WebSocketConnectionEvents, ConnectionInfo } from './connection.js';
 export type { ConnectionOptions, ServerDeflateOptions, ClientDeflateOptions, HighWaterPolicy, BinaryType } from './options.js';
 export { DEFAULT_MAX_PAYLOAD, DEFAULT_HIGH_WATER_MARK, defaultMaxFragments } from './options.js';
-export type { RateLimitOptions } from './token-bucket.js';
-export type { ZlibTuning } from './compressor.js';
-export { NodeCompressor } from './compressor.js';
-export { ConcurrencyLimiter } from './limiter.js';
+export type { RateLimitOptions, ZlibTuning } from '@switchyard/adapter-kit';
+// The shared node:zlib compressor, under the name this package has always exported it by.
+export { ZlibCompressor as NodeCompressor, ConcurrencyLimiter } from '@switchyard/adapter-kit';
 export { WebSocketProtocolError, HandshakeError, SendError } from './errors.js';
-export type { SendData } from './data.js';
+export type { SendData } from '@switchyard/adapter-kit';
 export type { SendResult, PreparedMessage, PeerConnection } from '@switchyard/codec';
 export { prepareMessage, CloseCode } from '@switchyard/codec';
 export { WebSocket } from './client/websocket.js';

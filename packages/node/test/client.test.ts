@@ -36,9 +36,12 @@ async function rawServer(answer: (request: string) => string | Buffer, after?: B
   const server = net.createServer((socket) => {
     sockets.add(socket);
     let head = '';
+    let answered = false;
     socket.on('data', (chunk) => {
+      if (answered) return;
       head += chunk.toString('latin1');
       if (!head.includes('\r\n\r\n')) return;
+      answered = true;
       socket.write(answer(head));
       if (after) socket.write(after);
     });
@@ -228,6 +231,38 @@ describe('WHATWG WebSocket: events and data', () => {
     ws.onerror = (e) => errors.push((e as unknown as { message: string }).message);
     await event(ws, 'close');
     expect(errors[0]).toMatch(/100 ms/);
+  });
+
+  it('a send that cannot be buffered flags the socket full: error, then close (WHATWG)', async () => {
+    // The server completes the handshake and never reads again.
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      socket.once('data', (request) => {
+        socket.pause();
+        socket.write(acceptFor(request.toString('latin1')));
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    cleanups.push(() => sockets.forEach((socket) => socket.destroy()));
+    const port = (server.address() as AddressInfo).port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, [], { highWaterMark: 256 * 1024, highWaterPolicy: 'drop', closeTimeout: 200 });
+    const order: string[] = [];
+    ws.onerror = () => order.push('error');
+    await event(ws, 'open');
+    const closed = event<CloseEvent>(ws, 'close');
+    const chunk = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 2000 && ws.readyState === WebSocket.OPEN; i++) {
+      ws.send(chunk);
+      if (i % 16 === 15) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const result = await closed;
+    expect(order).toEqual(['error']);
+    // Our close frame could not get through the full buffers: the close timeout ended it.
+    expect([result.code, result.wasClean]).toEqual([1006, false]);
   });
 
   it('sends Node-only headers, negotiates a subprotocol and reports extensions', async () => {

@@ -55,6 +55,49 @@ describe('send', () => {
     expect(Buffer.compare((await got).data, big)).toBe(0);
   });
 
+  it('cork() sends several messages in one write', async () => {
+    const { ws, peer } = await pair();
+    const got: string[] = [];
+    const chunks: number[] = [];
+    // Count the TCP reads on the client side: one batch should arrive as one chunk.
+    (ws as unknown as { _socket: import('node:net').Socket })._socket.prependListener('data', (chunk: Buffer) => chunks.push(chunk.length));
+    ws.on('message', (data: Buffer) => got.push(data.toString()));
+    const results: string[] = [];
+    peer.cork(() => {
+      for (let i = 0; i < 10; i++) results.push(peer.send(`m${i}`).status);
+    });
+    await waitUntil(() => got.length === 10, 3000, 'ten messages');
+    expect(results).toEqual(Array(10).fill('queued'));
+    expect(got).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    expect(chunks).toEqual([10 * 4]);
+  });
+
+  it('server.cork() turns several broadcasts into one write per connection', async () => {
+    const { server, url } = await startServer();
+    cleanups.push(() => server.close());
+    const clients = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const ws = new WsClient(url);
+        cleanups.push(() => ws.terminate());
+        await wsOpen(ws);
+        return ws;
+      }),
+    );
+    await waitUntil(() => server.clients.size === 3, 3000, 'clients');
+    const reads = clients.map(() => [] as number[]);
+    const messages = clients.map(() => [] as string[]);
+    clients.forEach((ws, i) => {
+      (ws as unknown as { _socket: import('node:net').Socket })._socket.prependListener('data', (chunk: Buffer) => reads[i]?.push(chunk.length));
+      ws.on('message', (data: Buffer) => messages[i]?.push(data.toString()));
+    });
+    server.cork(() => {
+      for (let i = 0; i < 5; i++) server.broadcast(`b${i}`);
+    });
+    await waitUntil(() => messages.every((m) => m.length === 5), 3000, 'five broadcasts each');
+    expect(messages).toEqual(Array(3).fill(['b0', 'b1', 'b2', 'b3', 'b4']));
+    expect(reads).toEqual(Array(3).fill([5 * 4]));
+  });
+
   it('fragments on request', async () => {
     const { ws, peer } = await pair();
     const got = nextMessage(ws);

@@ -32,8 +32,10 @@ await until(() => client.state === 'open');
 result.reply = await client.request('join', { room: 'lobby' });
 result.sends.push(client.send('say', { text: 'one' }));
 await until(() => result.said.length === 1);
+// Waiting on the event, not polling the state: the retry may start before a poll would see 'reconnecting'.
+const kicked = new Promise((resolve) => client.onEvent('state', (change) => change.state === 'reconnecting' && resolve()));
 client.send('kick');
-await until(() => client.state === 'reconnecting');
+await kicked;
 result.sends.push(client.send('say', { text: 'two' }));
 await until(() => result.said.length === 2);
 client.close();

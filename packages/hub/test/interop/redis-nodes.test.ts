@@ -4,7 +4,7 @@
  * from a killed node to another and resuming exactly, and a Redis restart that is reported.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -118,6 +118,7 @@ afterAll(async () => {
   for (const client of clients) client.close();
   await Promise.all(processes.map(kill));
   await redis?.dispose();
+  rmSync(bundle, { force: true });
 });
 
 describe('three hub processes sharing one Redis', () => {

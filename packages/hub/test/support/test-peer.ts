@@ -10,7 +10,8 @@ const decoder = new TextDecoder();
 export type Received =
   | { readonly t: 'msg'; readonly type: string; readonly data?: unknown; readonly topic?: string; readonly seq?: number }
   | { readonly t: 'gap'; readonly topic: string; readonly from: number; readonly to: number }
-  | { readonly t: 'resync'; readonly topic: string };
+  | { readonly t: 'resync'; readonly topic: string }
+  | { readonly t: 'skip'; readonly topic: string; readonly seq: number };
 
 export class TestPeer implements PeerConnection {
   readonly texts: string[] = [];

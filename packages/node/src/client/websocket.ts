@@ -1,12 +1,10 @@
 import type * as tls from 'node:tls';
 import { resolveWebSocketUrl, isToken, type HeaderList } from '@switchyard/codec';
-import { NodeCompressor } from '../compressor.js';
 import { WebSocketConnection, type Message } from '../connection.js';
-import { toBytes } from '../data.js';
+import { ConcurrencyLimiter, ZlibCompressor, toBytes } from '@switchyard/adapter-kit';
 import { WebSocketProtocolError } from '../errors.js';
 import { headerRecordToList, type HeadersInit } from '../headers.js';
 import { HeartbeatMonitor } from '../heartbeat.js';
-import { ConcurrencyLimiter } from '../limiter.js';
 import { resolveConnectionOptions, type ClientDeflateOptions, type ConnectionOptions, type ResolvedConnectionOptions } from '../options.js';
 import { CloseEvent, ErrorEvent } from './events.js';
 import { startHandshake, type PendingHandshake } from './handshake.js';
@@ -123,7 +121,7 @@ export class WebSocket extends EventTarget {
         }
         const compressor =
           result.deflate && deflate
-            ? new NodeCompressor(result.deflate, 'client', new ConcurrencyLimiter(deflate.concurrencyLimit ?? 10), deflate)
+            ? new ZlibCompressor(result.deflate, 'client', new ConcurrencyLimiter(deflate.concurrencyLimit ?? 10), deflate)
             : undefined;
         const heartbeat =
           this.#options.heartbeatInterval > 0 || this.#options.idleTimeout > 0

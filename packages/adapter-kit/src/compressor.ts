@@ -1,6 +1,7 @@
 import * as zlib from 'node:zlib';
-import type { Compressor, DeflateParams, Role } from '@switchyard/codec';
-import { ConcurrencyLimiter } from './limiter.js';
+import type { Compressor, DeflateClientOptions, DeflateParams, DeflateServerOptions, Role } from '@switchyard/codec';
+import { concatChunks } from './data.js';
+import type { ConcurrencyLimiter } from './limiter.js';
 
 /** zlib tuning for permessage-deflate (the negotiated parameters come from the codec). */
 export interface ZlibTuning {
@@ -12,20 +13,21 @@ export interface ZlibTuning {
 
 const EMPTY_DEFLATE_BLOCK = Uint8Array.of(0x00);
 
-/** zlib refuses 8-bit windows for raw deflate and widens them to 9. */
+/** zlib refuses 8-bit windows for raw deflate and silently widens them to 9 (node docs). */
 const zlibWindowBits = (bits: number): number => Math.max(9, Math.min(15, bits));
 
 /**
- * permessage-deflate over `node:zlib`, which Deno and Bun both implement (Bun on native zlib,
- * Deno on its Rust zlib binding). Chosen over `CompressionStream('deflate-raw')` because the web
- * stream has no window-bits, no sync-flush and no context-takeover controls: it could only honour
- * offers with no context takeover in both directions and 15-bit windows, and it measured slower
- * per message (docs/deno-bun.md, "Compression").
+ * permessage-deflate over `node:zlib`, which Node, Deno and Bun all implement (Bun on native
+ * zlib, Deno on its Rust zlib binding), so one compressor serves every adapter. Chosen over
+ * `CompressionStream('deflate-raw')` because the web stream has no window-bits, no sync-flush and
+ * no context-takeover controls: it could only honour offers with no context takeover in both
+ * directions and 15-bit windows, and it measured slower per message (docs/deno-bun.md,
+ * "Compression").
  *
- * Each direction is serialised (one message at a time, in order). A direction without context
- * takeover frees its zlib stream after every message, so an idle connection holds no zlib memory.
- * Inflation stops as soon as the output passes `maxSize`: a decompression bomb never allocates
- * its full size.
+ * The two directions are independent and each is serialised (one message at a time, in order).
+ * A direction without context takeover frees its zlib stream after every message, so an idle
+ * connection holds no zlib memory. Inflation stops as soon as the output passes `maxSize`: a
+ * decompression bomb never allocates its full size.
  */
 export class ZlibCompressor implements Compressor {
   #deflater: zlib.DeflateRaw | undefined;
@@ -48,8 +50,9 @@ export class ZlibCompressor implements Compressor {
     this.#peerBits = zlibWindowBits(server ? params.clientMaxWindowBits : params.serverMaxWindowBits);
     this.#resetOwn = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
     this.#resetPeer = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
-    // zlib cannot produce a stream limited to an 8-bit window, so such messages go out as stored
-    // blocks (level 0): valid DEFLATE within any window, just not smaller.
+    // A negotiated 8-bit window cannot be honoured by zlib (it would emit 9-bit distances the
+    // peer may not accept), so such messages go out as stored blocks (level 0): valid DEFLATE
+    // within any window, just not smaller.
     this.#level = own < 9 ? 0 : (tuning.level ?? 1);
     this.#memLevel = tuning.memLevel ?? 8;
     this.#limiter = limiter;
@@ -107,7 +110,7 @@ export class ZlibCompressor implements Compressor {
           if (this.#deflater === deflater) this.#deflater = undefined;
           this.#drop(deflater);
         }
-        let out = concat(chunks, length);
+        let out = concatChunks(chunks, length);
         if (endsWithTail(out)) out = out.subarray(0, out.byteLength - 4);
         resolve(out.byteLength === 0 ? EMPTY_DEFLATE_BLOCK : out);
       });
@@ -173,7 +176,7 @@ export class ZlibCompressor implements Compressor {
         }
         finish();
         if (this.#resetPeer) abandon();
-        resolve(concat(chunks, length));
+        resolve(concatChunks(chunks, length));
       });
     });
   }
@@ -195,21 +198,16 @@ export interface CompressionOptions extends ZlibTuning {
   readonly concurrencyLimit?: number;
 }
 
+/** permessage-deflate on the server: RFC 7692 parameters plus zlib tuning. */
+export interface ServerDeflateOptions extends DeflateServerOptions, CompressionOptions {}
+
+/** permessage-deflate on the client: RFC 7692 parameters plus zlib tuning. */
+export interface ClientDeflateOptions extends DeflateClientOptions, CompressionOptions {}
+
 /** A stream whose late errors (after its job settled) are ignored instead of crashing the process. */
 function quiet<T extends zlib.DeflateRaw | zlib.InflateRaw>(stream: T): T {
   stream.on('error', () => undefined);
   return stream;
-}
-
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 function endsWithTail(bytes: Uint8Array): boolean {

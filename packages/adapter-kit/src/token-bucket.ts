@@ -6,6 +6,7 @@ export interface RateLimitOptions {
   readonly burst?: number;
 }
 
+/** The rate limit as a token bucket: full at start, refilled continuously; `now` is injectable so tests control time. */
 export class TokenBucket {
   #tokens: number;
   #last: number;

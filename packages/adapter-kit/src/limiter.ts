@@ -1,6 +1,8 @@
 /**
- * Bounds how many compression jobs run at once across the connections sharing it, so a burst
- * of compressed messages queues here (small) instead of piling buffers up inside zlib.
+ * Bounds how many compression jobs run at once across the connections sharing it: zlib work
+ * runs on a small thread pool (libuv's in Node), and thousands of parallel jobs only queue there
+ * while their buffers pile up in memory (the cause of ws#1369-style fragmentation). A burst of
+ * compressed messages queues here instead, where a waiting job costs a closure.
  */
 export class ConcurrencyLimiter {
   #running = 0;
