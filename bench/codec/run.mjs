@@ -191,6 +191,32 @@ for (const role of ['server', 'client']) {
   );
 }
 
+// Text: the codec encodes the string into its output; ws's Sender.frame turns it into a Buffer
+// first (Buffer.from, from Node's pool), as its send() does whenever it must copy the payload.
+for (const role of ['server', 'client']) {
+  const text = 'a'.repeat(32);
+  const N = SMALL;
+  results.push(
+    compare(`encode_text_${role}`, {
+      ws: () => {
+        let n = 0;
+        for (let i = 0; i < N; i++) n += Sender.frame(text, { fin: true, opcode: 1, mask: role === 'client', readOnly: false, rsv1: false }).length;
+        return { bytes: N * 32, count: N, check: n };
+      },
+      codec: () => {
+        const connection = new codec.Connection({ role, maxMessageSize: 0 });
+        let n = 0;
+        for (let i = 0; i < N; i++) {
+          connection.sendText(text);
+          if ((i & 63) === 63) n += connection.takeOutput().length;
+        }
+        n += connection.takeOutput().length;
+        return { bytes: N * 32, count: N, check: n };
+      },
+    }),
+  );
+}
+
 // ---- report ----
 const fmtRate = (r) => {
   const mb = r.mbPerS >= 1000 ? `${(r.mbPerS / 1000).toFixed(2)} GB/s` : `${r.mbPerS.toFixed(0)} MB/s`;
@@ -205,6 +231,8 @@ const labels = {
   unmask_64m: ['unmask 64 MiB in place', 'bufferutil.unmask (native SIMD)', 'bufferutil'],
   encode_small_server: ['encode 100,000 unmasked 32 B frames (server)', 'ws Sender.frame', 'ws'],
   encode_small_client: ['encode 100,000 masked 32 B frames (client)', 'ws Sender.frame', 'ws'],
+  encode_text_server: ['encode 100,000 small text frames (server): a 32-character string', 'ws Sender.frame(string)', 'ws'],
+  encode_text_client: ['encode 100,000 small text frames (client, masked): a 32-character string', 'ws Sender.frame(string)', 'ws'],
 };
 
 const head = `codec vs ws ${wsVersion} (bufferutil ${nativeUnmask ? 'loaded' : 'NOT loaded'}), Node ${process.version}, WebAssembly SIMD mask kernel ${codec.simdMaskAvailable ? 'on' : 'off'}; rates are medians of ${REPS} interleaved runs after ${WARM} warm-ups, ratios the median of the per-run ratios; MB = 10^6 bytes, decode MB/s counts frame headers`;

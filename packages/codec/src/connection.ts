@@ -86,6 +86,8 @@ const textEncoder = new TextEncoder();
  * saves a decoder per connection.
  */
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** A client's short text, encoded here and masked on its way into the slab; used synchronously. */
+const textScratch = new Uint8Array(COALESCE_LIMIT);
 /** The mask key of the frame being written; used synchronously right after it is filled. */
 const maskKeyScratch = new Uint8Array(4);
 
@@ -134,6 +136,22 @@ function controlPayload(data: Uint8Array | string | undefined, what: string): Ui
     throw new InvalidArgumentError(`${what} payload is ${payload.length} bytes; control frames carry at most 125`);
   }
   return payload;
+}
+
+/** `target[to + i] = source[from + i] ^ key[i % 4]` for `length` bytes; source and target may be the same bytes. */
+function xorWithKey(target: Uint8Array, to: number, source: Uint8Array, from: number, length: number, key: Uint8Array): void {
+  const k0 = key[0]!;
+  const k1 = key[1]!;
+  const k2 = key[2]!;
+  const k3 = key[3]!;
+  let i = 0;
+  for (const whole = length & ~3; i < whole; i += 4) {
+    target[to + i] = source[from + i]! ^ k0;
+    target[to + i + 1] = source[from + i + 1]! ^ k1;
+    target[to + i + 2] = source[from + i + 2]! ^ k2;
+    target[to + i + 3] = source[from + i + 3]! ^ k3;
+  }
+  for (; i < length; i++) target[to + i] = source[from + i]! ^ key[i & 3]!;
 }
 
 /**
@@ -477,6 +495,11 @@ export class Connection {
 
   sendText(text: string, options?: SendOptions): void {
     this.assertCanSend();
+    // A short text is encoded straight into the shared output slab: no buffer per message.
+    // UTF-8 never takes fewer bytes than UTF-16 units, so a longer string cannot fit.
+    if (text.length <= COALESCE_LIMIT && this.pending.length === 0 && this.sendsTextAsOneFrame(text.length, options) && this.writeSmallText(text)) {
+      return;
+    }
     this.sendMessage(Opcode.Text, textEncoder.encode(text), options);
   }
 
@@ -533,6 +556,18 @@ export class Connection {
 
   private assertCanSend(): void {
     if (this.closeSent || this.currentState !== 'open') throw new ConnectionClosedError();
+  }
+
+  /**
+   * Whether a text of `units` UTF-16 units surely leaves as one uncompressed frame: no
+   * fragmentation asked for, and no compression — not negotiated, declined, or impossible
+   * because even at 3 bytes per unit the text stays under the threshold.
+   */
+  private sendsTextAsOneFrame(units: number, options: SendOptions | undefined): boolean {
+    if (options !== undefined && options.fragmentSize !== undefined && options.fragmentSize !== 0) return false;
+    if (this.deflate === undefined) return true;
+    const requested = options?.compress;
+    return requested === false || (requested === undefined && units * 3 < this.deflateThreshold);
   }
 
   private shouldCompress(requested: boolean | undefined, length: number): boolean {
@@ -631,22 +666,11 @@ export class Connection {
   private writeSmallFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, headerLength: number): void {
     const length = payload.length;
     const total = headerLength + length;
-    const shared = sharedSlab;
-    // Continue this connection's region only if nobody wrote after it and the frame fits.
-    if (this.slab !== shared.bytes || this.slabEnd !== shared.end || shared.end + total > shared.bytes.length) {
-      this.sealSlab();
-      if (shared.end + total > shared.bytes.length) {
-        shared.bytes = new Uint8Array(SLAB_BYTES);
-        shared.end = 0;
-      }
-      this.slab = shared.bytes;
-      this.slabStart = shared.end;
-      this.slabEnd = shared.end;
-    }
+    this.reserveSlab(total);
     const slab = this.slab;
     const at = this.slabEnd;
     this.slabEnd = at + total;
-    shared.end = at + total;
+    sharedSlab.end = at + total;
     const masked = this.role === 'client';
     writeHeaderBytes(slab, at, opcode, fin, rsv1, length, masked);
     const p = at + headerLength;
@@ -654,19 +678,85 @@ export class Connection {
       if (length !== 0) slab.set(payload, p);
       return;
     }
-    const key = this.writeMaskKey(slab, p - 4);
-    const k0 = key[0]!;
-    const k1 = key[1]!;
-    const k2 = key[2]!;
-    const k3 = key[3]!;
-    let i = 0;
-    for (const whole = length & ~3; i < whole; i += 4) {
-      slab[p + i] = payload[i]! ^ k0;
-      slab[p + i + 1] = payload[i + 1]! ^ k1;
-      slab[p + i + 2] = payload[i + 2]! ^ k2;
-      slab[p + i + 3] = payload[i + 3]! ^ k3;
+    xorWithKey(slab, p, payload, 0, length, this.writeMaskKey(slab, p - 4));
+  }
+
+  /**
+   * Encodes a text message of at most COALESCE_LIMIT UTF-8 bytes into the slab as one frame.
+   * Returns false, having queued nothing, when its UTF-8 is longer. `encodeInto` converts
+   * exactly as `encode` does (a lone surrogate becomes U+FFFD) and stops before a character
+   * that does not fit, so "all units read" means "all encoded".
+   */
+  private writeSmallText(text: string): boolean {
+    return this.role === 'client' ? this.writeSmallMaskedText(text) : this.writeSmallUnmaskedText(text);
+  }
+
+  /** Server: the text is encoded in place, after its header; no copy. */
+  private writeSmallUnmaskedText(text: string): boolean {
+    const units = text.length;
+    // 1 to 3 UTF-8 bytes per UTF-16 unit (a surrogate pair: 4 bytes for its 2 units).
+    const bound = Math.min(units * 3, COALESCE_LIMIT);
+    // Room for the header the longest possible payload needs; the length is known only after.
+    const headerRoom = bound < 126 ? 2 : 4;
+    this.reserveSlab(headerRoom + bound);
+    const slab = this.slab;
+    const at = this.slabEnd;
+    let p = at + headerRoom;
+    const { read, written } = textEncoder.encodeInto(text, slab.subarray(p, p + bound));
+    if (read !== units) return false;
+    if (written < 126 && headerRoom === 4) {
+      // A 2-byte header after all: the payload moves up to it. Measured cheaper than encoding
+      // into a scratch buffer and copying every text, or than encoding twice.
+      slab.copyWithin(at + 2, p, p + written);
+      p = at + 2;
     }
-    for (; i < length; i++) slab[p + i] = payload[i]! ^ key[i & 3]!;
+    writeHeaderBytes(slab, at, Opcode.Text, true, false, written, false);
+    this.commitSlab(at, p - at + written);
+    return true;
+  }
+
+  /**
+   * Client: the payload must be masked, which is a pass over it anyway, so the text is encoded
+   * into a shared scratch buffer and masked on its way into the slab behind a header of the
+   * exact size (measured faster than encoding in place, then masking in place).
+   */
+  private writeSmallMaskedText(text: string): boolean {
+    const { read, written } = textEncoder.encodeInto(text, textScratch);
+    if (read !== text.length) return false;
+    const headerLength = frameHeaderLength(written, true);
+    this.reserveSlab(headerLength + written);
+    const slab = this.slab;
+    const at = this.slabEnd;
+    writeHeaderBytes(slab, at, Opcode.Text, true, false, written, true);
+    const p = at + headerLength;
+    xorWithKey(slab, p, textScratch, 0, written, this.writeMaskKey(slab, p - 4));
+    this.commitSlab(at, headerLength + written);
+    return true;
+  }
+
+  /** Extends this connection's region of the slab over the `bytes` just written at `at`. */
+  private commitSlab(at: number, bytes: number): void {
+    this.slabEnd = at + bytes;
+    sharedSlab.end = at + bytes;
+    this.outputBytes += bytes;
+  }
+
+  /**
+   * Makes room for `bytes` after this connection's frames in the shared slab. The region goes
+   * on only if nobody wrote after it and the bytes fit; otherwise a new region starts, on a new
+   * slab when the shared one is full.
+   */
+  private reserveSlab(bytes: number): void {
+    const shared = sharedSlab;
+    if (this.slab === shared.bytes && this.slabEnd === shared.end && shared.end + bytes <= shared.bytes.length) return;
+    this.sealSlab();
+    if (shared.end + bytes > shared.bytes.length) {
+      shared.bytes = new Uint8Array(SLAB_BYTES);
+      shared.end = 0;
+    }
+    this.slab = shared.bytes;
+    this.slabStart = shared.end;
+    this.slabEnd = shared.end;
   }
 
   /**

@@ -19,7 +19,7 @@ const listen: Listen = (options, onTransport) => {
     hostname: options.hostname,
     port: options.port,
     ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
-    data: { transport: undefined },
+    data: undefined,
     socket: bunSocketHandlers(onTransport),
   });
   return {
@@ -35,7 +35,7 @@ const connect: Connect = (target, tls) =>
     Bun.connect<BunSocketData>({
       hostname: target.hostname,
       port: target.port,
-      data: { transport: undefined },
+      data: undefined,
       ...(target.secure
         ? {
             tls: {

@@ -18,7 +18,7 @@ import {
   type ClientDeflateOptions,
   type ConnectionOptions,
 } from '@switchyard/adapter-kit';
-import { WebSocketConnection } from './connection.js';
+import { WebSocketConnection, createHeartbeat } from './connection.js';
 import type { Transport } from './transport.js';
 
 /** TLS settings of a `wss://` client. */
@@ -324,7 +324,7 @@ export class BaseWebSocket extends EventTarget {
       ...(params && compressor
         ? { perMessageDeflate: { params, compressor, ...(deflate?.threshold !== undefined ? { threshold: deflate.threshold } : {}) } }
         : {}),
-      onWakeup: () => connection?.wakeup(),
+      ...(compressor ? { onWakeup: () => connection?.wakeup() } : {}),
     });
     connection = new WebSocketConnection({
       transport,
@@ -334,6 +334,8 @@ export class BaseWebSocket extends EventTarget {
       extensions,
       url: this.url,
       user: undefined,
+      heartbeat: createHeartbeat(resolved),
+      compressor,
     });
     this.#connection = connection;
     this.#protocol = protocol;
@@ -355,7 +357,6 @@ export class BaseWebSocket extends EventTarget {
       this.dispatchEvent(new MessageEvent('message', { data: payload, origin: originOf(this.url) }));
     });
     connection.on('close', (code, reason, wasClean) => {
-      compressor?.dispose();
       this.#readyState = CLOSED;
       if (!wasClean) this.dispatchEvent(new Event('error'));
       this.dispatchEvent(new CloseEvent('close', { code, reason, wasClean }));

@@ -1,7 +1,8 @@
-import type { Connection, ConnectionEvent, PeerConnection, PreparedMessage, SendResult } from '@switchyard/codec';
+import type { Compressor, Connection, ConnectionEvent, PeerConnection, PreparedMessage, SendResult } from '@switchyard/codec';
 import { Inbox, TokenBucket, toBytes, type Message, type ResolvedConnectionOptions, type SendData } from '@switchyard/adapter-kit';
 import { TypedEmitter } from './emitter.js';
 import { SendError, WebSocketProtocolError } from './errors.js';
+import { HeartbeatMonitor, sweepPeriod } from './heartbeat.js';
 import type { Transport, TransportHandler } from './transport.js';
 
 export { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_PAYLOAD, defaultMaxFragments, resolveConnectionOptions } from '@switchyard/adapter-kit';
@@ -46,7 +47,30 @@ export interface ConnectionSetup<User> {
   readonly user: User;
   /** Text messages pass through this first; a string return is sent back instead of delivered. */
   readonly intercept?: ((text: string) => string | undefined) | undefined;
+  /** The heartbeat shared by the owner's connections (`createHeartbeat`); none: no heartbeat. */
+  readonly heartbeat?: ConnectionHeartbeat | undefined;
+  /** The permessage-deflate compressor given to the codec: disposed when the connection is over. */
+  readonly compressor?: Compressor | undefined;
+  /**
+   * Called once the connection is over, before its `close` listeners. One function for all the
+   * owner's connections (a server's bookkeeping), so that no connection carries a closure of its own.
+   */
+  readonly onClosed?: ((connection: WebSocketConnection<unknown>) => void) | undefined;
 }
+
+/** One timer for every connection of a server (or client): see heartbeat.ts. */
+export type ConnectionHeartbeat = HeartbeatMonitor<WebSocketConnection<unknown>>;
+
+/** The heartbeat for these options, or undefined when neither a heartbeat nor an idle timeout is set. */
+export function createHeartbeat(options: ResolvedConnectionOptions): ConnectionHeartbeat | undefined {
+  const period = sweepPeriod(options);
+  return period > 0 ? new HeartbeatMonitor(period, checkHeartbeat) : undefined;
+}
+
+// Reach a connection's private handlers from outside its class without a closure per
+// connection: the class fills these in once, in its static block.
+let checkHeartbeat!: (connection: WebSocketConnection<unknown>, now: number) => void;
+let transportHandlerOf!: (connection: WebSocketConnection<unknown>) => TransportHandler;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
@@ -78,6 +102,9 @@ export class WebSocketConnection<User = unknown>
   readonly #options: ResolvedConnectionOptions;
   readonly #intercept: ((text: string) => string | undefined) | undefined;
   readonly #bucket: TokenBucket | undefined;
+  readonly #heartbeat: ConnectionHeartbeat | undefined;
+  readonly #compressor: Compressor | undefined;
+  readonly #onClosedHook: ((connection: WebSocketConnection<unknown>) => void) | undefined;
   #dispatching = false;
   #wakeupPending = false;
   #transportEnded = false;
@@ -89,11 +116,38 @@ export class WebSocketConnection<User = unknown>
   #userPaused = false;
   #inboxFull = false;
   #inbox: Inbox<{ data: Message; isBinary: boolean }> | undefined;
-  #flushWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  /** Made by the first `flush` that has to wait. */
+  #flushWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  #pingOutstanding = false;
+  /** When the heartbeat last pinged the peer (0: never). */
   #pingSentAt = 0;
+
+  static {
+    /**
+     * The transport's events, delivered to the connection's private handlers. Its methods live
+     * on the prototype: a connection costs one small object here, not four closures.
+     */
+    class TransportEvents implements TransportHandler {
+      readonly #connection: WebSocketConnection<unknown>;
+      constructor(connection: WebSocketConnection<unknown>) {
+        this.#connection = connection;
+      }
+      data(chunk: Uint8Array): void {
+        this.#connection.#onData(chunk);
+      }
+      drain(): void {
+        this.#connection.#onDrain();
+      }
+      end(): void {
+        this.#connection.#onEnd();
+      }
+      closed(error?: Error): void {
+        this.#connection.#onClosed(error);
+      }
+    }
+    transportHandlerOf = (connection) => new TransportEvents(connection);
+    checkHeartbeat = (connection, now) => connection.#checkHeartbeat(now);
+  }
 
   constructor(setup: ConnectionSetup<User>) {
     super();
@@ -102,6 +156,9 @@ export class WebSocketConnection<User = unknown>
     this.#options = setup.options;
     this.#intercept = setup.intercept;
     this.#bucket = setup.options.rateLimit ? new TokenBucket(setup.options.rateLimit) : undefined;
+    this.#heartbeat = setup.heartbeat;
+    this.#compressor = setup.compressor;
+    this.#onClosedHook = setup.onClosed;
     this.protocol = setup.protocol;
     this.extensions = setup.extensions;
     this.url = setup.url;
@@ -116,15 +173,8 @@ export class WebSocketConnection<User = unknown>
    * message is delivered before anyone listens.
    */
   start(initial?: Uint8Array): void {
-    const handler: TransportHandler = {
-      data: (chunk) => this.#onData(chunk),
-      drain: () => this.#onDrain(),
-      end: () => this.#onEnd(),
-      closed: (error) => this.#onClosed(error),
-    };
-    this.#transport.attach(handler);
-    const { heartbeatInterval, idleTimeout } = this.#options;
-    if (heartbeatInterval > 0 || idleTimeout > 0) this.#scheduleHeartbeat();
+    this.#transport.attach(transportHandlerOf(this as WebSocketConnection<unknown>));
+    this.#heartbeat?.add(this as WebSocketConnection<unknown>);
     if (initial && initial.byteLength > 0) this.#onData(initial);
   }
 
@@ -188,7 +238,7 @@ export class WebSocketConnection<User = unknown>
     if (this.#socketClosed) return Promise.reject(new SendError('connection closed', 'closed'));
     if (this.bufferedAmount === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.#flushWaiters.push({ resolve, reject });
+      (this.#flushWaiters ??= []).push({ resolve, reject });
       if (!this.#dispatching) this.#writeOutput();
     });
   }
@@ -364,8 +414,8 @@ export class WebSocketConnection<User = unknown>
     if (this.bufferedAmount > 0) return;
     this.#aboveHighWater = false;
     const waiters = this.#flushWaiters;
-    if (waiters.length > 0) {
-      this.#flushWaiters = [];
+    if (waiters !== undefined) {
+      this.#flushWaiters = undefined;
       for (const waiter of waiters) waiter.resolve();
     }
     if (this.#drainOwed) {
@@ -389,8 +439,10 @@ export class WebSocketConnection<User = unknown>
     if (error && !this.#closeEvent?.wasClean) this.#emitError(error);
     this.#inbox?.end();
     const waiters = this.#flushWaiters;
-    this.#flushWaiters = [];
-    for (const waiter of waiters) waiter.reject(new SendError('connection closed', 'closed'));
+    this.#flushWaiters = undefined;
+    if (waiters !== undefined) for (const waiter of waiters) waiter.reject(new SendError('connection closed', 'closed'));
+    this.#compressor?.dispose();
+    this.#onClosedHook?.(this as WebSocketConnection<unknown>);
     const close = this.#closeEvent ?? { code: 1006, reason: '', wasClean: false };
     this.emit('close', close.code, close.reason, close.wasClean);
   }
@@ -435,7 +487,6 @@ export class WebSocketConnection<User = unknown>
         this.emit('ping', event.data);
         return;
       case 'pong':
-        this.#pingOutstanding = false;
         this.emit('pong', event.data);
         return;
       case 'close':
@@ -506,50 +557,37 @@ export class WebSocketConnection<User = unknown>
   }
 
   /**
-   * One timer per connection drives both the heartbeat and the idle timeout. It wakes at the next
-   * deadline: a ping when the peer has been silent for `heartbeatInterval`, termination when the
-   * ping got no answer within `heartbeatTimeout`, close 1001 after `idleTimeout` without a message.
-   * Any bytes from the peer count as a sign of life.
+   * One heartbeat check, run by the owner's sweep (one timer for all its connections): close 1001
+   * after `idleTimeout` without a message, ping a peer silent for `heartbeatInterval`, terminate
+   * one that sent nothing within `heartbeatTimeout` of that ping. Any bytes from the peer count
+   * as a sign of life. While reading is paused by the application, the peer is not to blame and
+   * is not pinged.
    */
-  #scheduleHeartbeat(): void {
-    const { heartbeatInterval, heartbeatTimeout, idleTimeout } = this.#options;
-    const now = Date.now();
-    let next = Number.POSITIVE_INFINITY;
-    if (heartbeatInterval > 0) {
-      next = this.#pingOutstanding ? this.#pingSentAt + heartbeatTimeout : this.lastReceivedAt + heartbeatInterval;
+  #checkHeartbeat(now: number): void {
+    if (this.#engine.state !== 'open' || this.#socketClosed) {
+      this.#stopHeartbeat();
+      return;
     }
-    if (idleTimeout > 0) next = Math.min(next, this.lastMessageAt + idleTimeout);
-    this.#heartbeatTimer = setTimeout(() => this.#heartbeatTick(), Math.max(1, next - now));
-  }
-
-  #heartbeatTick(): void {
-    this.#heartbeatTimer = undefined;
-    if (this.#engine.state !== 'open' || this.#socketClosed) return;
     const { heartbeatInterval, heartbeatTimeout, idleTimeout } = this.#options;
-    const now = Date.now();
     if (idleTimeout > 0 && now - this.lastMessageAt >= idleTimeout) {
       this.close(1001, 'idle timeout');
       return;
     }
-    if (heartbeatInterval > 0) {
-      if (this.#pingOutstanding && this.lastReceivedAt > this.#pingSentAt) this.#pingOutstanding = false;
-      if (this.#pingOutstanding && now - this.#pingSentAt >= heartbeatTimeout) {
+    if (heartbeatInterval <= 0 || this.readPaused) return;
+    const answered = this.#pingSentAt === 0 || this.lastReceivedAt >= this.#pingSentAt;
+    if (!answered) {
+      if (now - this.#pingSentAt >= heartbeatTimeout) {
         this.#emitError(new Error('heartbeat timeout: no pong from the peer'));
         this.terminate();
-        return;
       }
-      if (!this.#pingOutstanding && now - this.lastReceivedAt >= heartbeatInterval) {
-        this.#pingOutstanding = true;
-        this.#pingSentAt = now;
-        this.ping();
-      }
+    } else if (now - this.lastReceivedAt >= heartbeatInterval) {
+      this.#pingSentAt = now;
+      this.ping();
     }
-    this.#scheduleHeartbeat();
   }
 
   #stopHeartbeat(): void {
-    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
-    this.#heartbeatTimer = undefined;
+    this.#heartbeat?.delete(this as WebSocketConnection<unknown>);
   }
 
   #clearTimers(): void {

@@ -2,20 +2,32 @@
  * A small typed event emitter with the `on`/`once`/`off` shape Node users know, written without
  * `node:events` so the adapter stays idiomatic on Deno (where EventEmitter is a compat shim).
  * A listener that throws does not stop the others; the error goes to `onListenerError`.
+ *
+ * Every connection is an emitter, so its footprint counts: the table of listeners is made on
+ * the first `on`, and an event with one listener keeps the function itself, not an array
+ * (as Node's EventEmitter does).
  */
 
 /** Maps event names to listener signatures. */
 export type EventMap<Events> = { [E in keyof Events]: (...args: never[]) => unknown };
 
-type Listener = (...args: unknown[]) => unknown;
+type Listener = ((...args: unknown[]) => unknown) & { original?: unknown };
+type Slot = Listener | Listener[] | undefined;
+type ListenerTable = Record<PropertyKey, Slot>;
+
+/**
+ * The prototype of every listener table: it has no properties, so an event named like an
+ * `Object.prototype` member (`toString`, `constructor`) finds nothing it did not register. Tables
+ * are made with `Object.create` of it, which keeps them fast-property objects (unlike
+ * `Object.create(null)`, which starts in dictionary mode).
+ */
+const NOTHING_INHERITED: object = Object.create(null) as object;
 
 export class TypedEmitter<Events extends EventMap<Events>> {
-  readonly #listeners = new Map<keyof Events, Listener[]>();
+  #listeners: ListenerTable | undefined;
 
   on<E extends keyof Events>(event: E, listener: Events[E]): this {
-    const list = this.#listeners.get(event);
-    if (list) list.push(listener as unknown as Listener);
-    else this.#listeners.set(event, [listener as unknown as Listener]);
+    this.#add(event, listener as unknown as Listener);
     return this;
   }
 
@@ -25,19 +37,17 @@ export class TypedEmitter<Events extends EventMap<Events>> {
   }
 
   once<E extends keyof Events>(event: E, listener: Events[E]): this {
-    const wrapper = ((...args: unknown[]) => {
+    const wrapper: Listener = (...args: unknown[]) => {
       this.#remove(event, wrapper);
       return (listener as unknown as Listener)(...args);
-    }) as Listener & { original?: unknown };
+    };
     wrapper.original = listener;
-    const list = this.#listeners.get(event);
-    if (list) list.push(wrapper);
-    else this.#listeners.set(event, [wrapper]);
+    this.#add(event, wrapper);
     return this;
   }
 
   off<E extends keyof Events>(event: E, listener: Events[E]): this {
-    this.#remove(event, listener as unknown as Listener);
+    this.#remove(event, listener);
     return this;
   }
 
@@ -47,7 +57,8 @@ export class TypedEmitter<Events extends EventMap<Events>> {
   }
 
   listenerCount(event: keyof Events): number {
-    return this.#listeners.get(event)?.length ?? 0;
+    const slot = this.#listeners?.[event];
+    return slot === undefined ? 0 : typeof slot === 'function' ? 1 : slot.length;
   }
 
   /**
@@ -55,10 +66,20 @@ export class TypedEmitter<Events extends EventMap<Events>> {
    * can apply read backpressure to asynchronous handlers.
    */
   protected emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): Promise<unknown>[] | undefined {
-    const list = this.#listeners.get(event);
-    if (!list || list.length === 0) return undefined;
+    const slot = this.#listeners?.[event];
+    if (slot === undefined) return undefined;
+    if (typeof slot === 'function') {
+      try {
+        const result = slot(...(args as unknown[]));
+        return result instanceof Promise ? [result] : undefined;
+      } catch (error) {
+        this.onListenerError(error);
+        return undefined;
+      }
+    }
     let pending: Promise<unknown>[] | undefined;
-    for (const listener of list.length === 1 ? list : [...list]) {
+    // A copy: listeners may add or remove listeners (a `once` removes itself) while we iterate.
+    for (const listener of slot.slice()) {
       try {
         const result = listener(...(args as unknown[]));
         if (result instanceof Promise) (pending ??= []).push(result);
@@ -76,10 +97,26 @@ export class TypedEmitter<Events extends EventMap<Events>> {
     });
   }
 
+  #add(event: keyof Events, listener: Listener): void {
+    const table = (this.#listeners ??= Object.create(NOTHING_INHERITED) as ListenerTable);
+    const slot = table[event];
+    if (slot === undefined) table[event] = listener;
+    else if (typeof slot === 'function') table[event] = [slot, listener];
+    else slot.push(listener);
+  }
+
   #remove(event: keyof Events, listener: unknown): void {
-    const list = this.#listeners.get(event);
-    if (!list) return;
-    const index = list.findIndex((l) => l === listener || (l as { original?: unknown }).original === listener);
-    if (index >= 0) list.splice(index, 1);
+    const table = this.#listeners;
+    const slot = table?.[event];
+    if (table === undefined || slot === undefined) return;
+    const matches = (l: Listener): boolean => l === listener || l.original === listener;
+    if (typeof slot === 'function') {
+      if (matches(slot)) table[event] = undefined;
+      return;
+    }
+    const index = slot.findIndex(matches);
+    if (index < 0) return;
+    slot.splice(index, 1);
+    if (slot.length === 0) table[event] = undefined;
   }
 }

@@ -22,7 +22,7 @@ import {
   type ResolvedConnectionOptions,
   type SendData,
 } from '@switchyard/adapter-kit';
-import { WebSocketConnection } from './connection.js';
+import { WebSocketConnection, createHeartbeat, type ConnectionHeartbeat } from './connection.js';
 import { TypedEmitter } from './emitter.js';
 import { headerValue, isWebSocketUpgrade, plainResponse, serializeResponse, toRequest, type RequestInfo } from './http.js';
 import { concatChunks, totalLength, type Transport, type TransportHandler } from './transport.js';
@@ -127,12 +127,18 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
   readonly #deflate: ServerDeflateOptions | undefined;
   readonly #limiter: ConcurrencyLimiter | undefined;
   readonly #scheme: 'http' | 'https';
+  readonly #heartbeat: ConnectionHeartbeat | undefined;
+  /** Every connection's end runs this one function (no closure per connection). */
+  readonly #connectionClosed = (socket: WebSocketConnection<unknown>): void => {
+    this.#clients.delete(socket as WebSocketConnection<User>);
+  };
   #closing: Promise<void> | undefined;
 
   constructor(options: WebSocketServerOptions<User>, listen: Listen) {
     super();
     this.#options = options;
     this.#connectionOptions = resolveConnectionOptions(options, 'server');
+    this.#heartbeat = createHeartbeat(this.#connectionOptions);
     this.#scheme = options.tls ? 'https' : 'http';
     this.#deflate = options.perMessageDeflate === true ? {} : options.perMessageDeflate || undefined;
     this.#limiter = this.#deflate ? new ConcurrencyLimiter(this.#deflate.concurrencyLimit ?? 10) : undefined;
@@ -417,12 +423,12 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
             ...(this.#deflate.threshold !== undefined ? { threshold: this.#deflate.threshold } : {}),
           }
         : undefined;
+    // Only a compressor works asynchronously and wakes the connection: without one, no closure.
     const codec = new Connection({
       role: 'server',
       maxMessageSize: options.maxPayload,
       maxFragments: options.maxFragments,
-      ...(deflate ? { perMessageDeflate: deflate } : {}),
-      onWakeup: () => socket?.wakeup(),
+      ...(deflate ? { perMessageDeflate: deflate, onWakeup: () => socket?.wakeup() } : {}),
     });
     socket = new WebSocketConnection<User>({
       transport,
@@ -433,13 +439,12 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
       url: request.url.replace(/^http/, 'ws'),
       user,
       intercept: this.#options.appHeartbeat,
+      heartbeat: this.#heartbeat,
+      compressor: deflate?.compressor,
+      onClosed: this.#connectionClosed,
     });
     const opened = socket;
     this.#clients.add(opened);
-    opened.once('close', () => {
-      this.#clients.delete(opened);
-      deflate?.compressor.dispose();
-    });
     this.emit('connection', opened, request);
     opened.start(early.length === 0 ? EMPTY : concatChunks(early, totalLength(early)));
     if (!opened.readPaused) transport.resume();

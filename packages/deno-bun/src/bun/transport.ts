@@ -4,10 +4,8 @@ import { concatChunks, totalLength, type Transport, type TransportHandler } from
 /** Up to this many bytes, the chunks of one write are copied into one buffer: one `send(2)`. */
 const COALESCE_LIMIT = 128 * 1024;
 
-/** What every Bun socket of this adapter carries in `socket.data`. */
-export interface BunSocketData {
-  transport: BunTransport | undefined;
-}
+/** What every Bun socket of this adapter carries in `socket.data`: its transport, once opened. */
+export type BunSocketData = BunTransport | undefined;
 
 /**
  * A Bun TCP/TLS socket as a `Transport`. Bun's `socket.write` is unbuffered: it returns how many
@@ -18,7 +16,8 @@ export interface BunSocketData {
 export class BunTransport implements Transport {
   readonly #socket: Socket<BunSocketData>;
   #handler: TransportHandler | undefined;
-  #early: Array<() => void> | undefined = [];
+  /** Events that arrived before `attach` (made only then; a server attaches at once). */
+  #early: Array<() => void> | undefined;
   readonly #queue: Uint8Array[] = [];
   #pending = 0;
   #ending = false;
@@ -28,7 +27,7 @@ export class BunTransport implements Transport {
 
   constructor(socket: Socket<BunSocketData>) {
     this.#socket = socket;
-    socket.data = { transport: this };
+    socket.data = this;
   }
 
   get remoteAddress(): string {
@@ -99,7 +98,7 @@ export class BunTransport implements Transport {
   /** Bun's `data` callback. */
   onData(chunk: Uint8Array): void {
     if (this.#handler) this.#handler.data(chunk);
-    else this.#early?.push(() => this.#handler?.data(chunk));
+    else (this.#early ??= []).push(() => this.#handler?.data(chunk));
   }
 
   /** Bun's `drain` callback: the kernel has room again. */
@@ -127,7 +126,7 @@ export class BunTransport implements Transport {
     this.#peerEnded = true;
     if (this.#writeShut) this.#socket.end();
     if (this.#handler) this.#handler.end();
-    else this.#early?.push(() => this.#handler?.end());
+    else (this.#early ??= []).push(() => this.#handler?.end());
   }
 
   /** Bun's `close` callback. */
@@ -137,7 +136,7 @@ export class BunTransport implements Transport {
     this.#queue.length = 0;
     this.#pending = 0;
     if (this.#handler) this.#handler.closed(error);
-    else this.#early?.push(() => this.#handler?.closed(error));
+    else (this.#early ??= []).push(() => this.#handler?.closed(error));
   }
 
   /** FIN on our side; the socket closes when the peer's FIN arrives (or at the close timeout). */
@@ -171,19 +170,19 @@ export function bunSocketHandlers(onOpen?: (transport: BunTransport) => void): S
       onOpen?.(transport);
     },
     data(socket, data) {
-      socket.data.transport?.onData(data);
+      socket.data?.onData(data);
     },
     drain(socket) {
-      socket.data.transport?.onDrain();
+      socket.data?.onDrain();
     },
     end(socket) {
-      socket.data.transport?.onEnd();
+      socket.data?.onEnd();
     },
     close(socket, error) {
-      socket.data.transport?.onClose(error);
+      socket.data?.onClose(error);
     },
     error(socket, error) {
-      socket.data.transport?.onClose(error);
+      socket.data?.onClose(error);
     },
   };
 }

@@ -1,7 +1,12 @@
 import { concatChunks, type Transport, type TransportHandler } from '../transport.js';
 
-/** The read buffer of a connection, at first and at least (an idle connection holds this much). */
-const READ_MIN = 4 * 1024;
+/**
+ * The read buffer of a connection, at first and at least: an idle connection holds this much.
+ * Large enough for a browser's upgrade request and for a read of small messages (a window of
+ * sixteen 32-byte frames is 608 bytes), so neither the handshake nor small traffic costs more
+ * reads than a bigger buffer would.
+ */
+const READ_MIN = 1024;
 /** …and at most: a burst of big frames arrives whole in few reads. */
 const READ_MAX = 256 * 1024;
 /** One `conn.write` carries at most this many bytes of coalesced chunks. */
@@ -95,6 +100,9 @@ export class DenoTransport implements Transport {
     // connection costs little) and adapts: it doubles when a read fills it, up to READ_MAX, and
     // halves after a run of reads that used less than a quarter of it. What was read is copied
     // out (exactly n bytes), because the codec hands out views of the chunks it is given.
+    // Connections cannot share one read buffer: every idle connection has a read pending, and
+    // reads that complete in the same turn of Deno's event loop would all have written into it
+    // before the first of them is handled.
     let buffer = new Uint8Array(READ_MIN);
     let smallReads = 0;
     for (;;) {

@@ -387,6 +387,24 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     assert.equal(alive.readyState, 1);
   });
 
+  it(`${rt.name}: the heartbeat does not ping a peer while the application has paused reading`, async () => {
+    const server = serve({ heartbeatInterval: 100, heartbeatTimeout: 100 });
+    let socket: WebSocketConnection | undefined;
+    server.on('connection', (s) => {
+      socket = s as WebSocketConnection;
+      s.pause();
+    });
+    const peer = await raw(server.port);
+    peer.write(upgradeRequest());
+    await peer.until((p) => headEnd(p.received) > 0, 5000, '101');
+    // Several intervals and timeouts pass: no ping, and the connection is not given up on.
+    await sleep(450);
+    assert.deepEqual(serverFrames(peer.received.subarray(headEnd(peer.received))), []);
+    assert.equal(socket?.readyState, 'open');
+    (socket as WebSocketConnection).resume();
+    await peer.until((p) => serverFrames(p.received.subarray(headEnd(p.received))).some((f) => f.opcode === 0x9), 5000, 'ping after resume');
+  });
+
   it(`${rt.name}: close timeout destroys a peer that never answers the close frame`, async () => {
     const server = serve({ closeTimeout: 200 });
     let socket: WebSocketConnection | undefined;
