@@ -51,8 +51,8 @@ export interface ConnectionOptions {
    * role) a masked frame too large for the shared output slab. Default: `new Uint8Array(size)`,
    * which zero-fills first. The buffer must be exactly `size` bytes and exclusively this
    * connection's (no other user of its memory); its previous contents never show, because every
-   * byte is overwritten before use — so an uninitialised allocation such as Node's
-   * `Buffer.allocUnsafe` is safe here and saves the zero-filling.
+   * byte is overwritten before use — so a runtime's uninitialised (non-zeroed) allocation is
+   * safe here and saves the zero-filling.
    */
   readonly allocate?: (size: number) => Uint8Array;
 }
