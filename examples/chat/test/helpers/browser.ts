@@ -1,20 +1,7 @@
 // One chat user = one headless Chromium with a fresh profile (Debian's chromium, driven by
 // playwright-core; nothing is downloaded).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../../../test-support/chromium.js';
 
 export interface BrowserUser {
   readonly context: BrowserContext;
@@ -28,14 +15,8 @@ export const PHONE = { width: 390, height: 740 };
 export const DESKTOP = { width: 1100, height: 720 };
 
 export async function launchUser(viewport = DESKTOP): Promise<BrowserUser> {
-  const profile = await mkdtemp(join(tmpdir(), 'chat-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport,
-    colorScheme: 'light',
-  });
+  const browser = await launchChromium({ viewport, colorScheme: 'light' });
+  const { context } = browser;
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
@@ -47,8 +28,7 @@ export async function launchUser(viewport = DESKTOP): Promise<BrowserUser> {
     page,
     errors,
     async close() {
-      await context.close().catch(() => {});
-      await rm(profile, { recursive: true, force: true });
+      await browser.close().catch(() => {});
     },
   };
 }

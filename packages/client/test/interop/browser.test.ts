@@ -1,30 +1,17 @@
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, connect as connectTcp, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from '@switchyard/node';
+import { launchChromium, type Chromium } from '../../../../test-support/chromium.js';
 import { parseClientFrame, type ClientFrame } from '../../src/wire.js';
 
 // A headless Chromium runs the minified ESM bundle against a real @switchyard/node server over
 // loopback: reconnect across a server restart, heartbeat timeouts through a proxy that
 // stalls, and a request round trip.
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** What every server instance saw, kept across restarts. */
 interface ServerLog {
@@ -131,7 +118,7 @@ const PAGE = `<!doctype html>
 </script>`;
 
 let context: BrowserContext;
-let profile: string;
+let browser: Chromium | undefined;
 let http: HttpServer;
 let origin: string;
 
@@ -158,14 +145,13 @@ beforeAll(async () => {
   http.listen(0, '127.0.0.1');
   await once(http, 'listening');
   origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  profile = await mkdtemp(join(tmpdir(), 'switchyard-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
+  context = browser.context;
 });
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   if (http) await new Promise<void>((resolve) => http.close(() => resolve()));
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -3,31 +3,22 @@
  * with the permessage-deflate it always offers (the server asks both sides to reset their
  * compression context per message).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type Chromium } from '../../../../test-support/chromium.js';
 import { startEchoServer, type Cleanup } from './connection-echo-server.js';
 
-let browser: BrowserContext;
+let browser: Chromium | undefined;
 let page: Page;
-let profile: string;
 const cleanups: Cleanup[] = [];
 
 beforeAll(async () => {
-  profile = await mkdtemp(join(tmpdir(), 'switchyard-codec-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    timeout: 20_000,
-  });
-  page = await browser.newPage();
+  browser = await launchChromium();
+  page = await browser.context.newPage();
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
 }, 30_000);
 
 afterEach(async () => {

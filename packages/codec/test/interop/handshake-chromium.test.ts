@@ -4,42 +4,23 @@
  * (they fail a 101 with an unrequested subprotocol or extension parameter), and they always offer
  * permessage-deflate, so a compressed message from the page checks the negotiated parameters.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type Chromium } from '../../../../test-support/chromium.js';
 import type { UpgradeServerOptions } from '../../src/index.js';
 import { inflate, MESSAGE, startCodecServer, type Cleanup } from './codec-upgrade-server.js';
 
-let browser: BrowserContext;
+let browser: Chromium | undefined;
 let page: Page;
-let profile: string;
 const cleanups: Cleanup[] = [];
 
 beforeAll(async () => {
-  profile = await mkdtemp(join(tmpdir(), 'switchyard-chromium-'));
-  // A persistent context is how playwright takes a fresh --user-data-dir.
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    timeout: 20_000,
-  });
-  page = await browser.newPage();
+  browser = await launchChromium();
+  page = await browser.context.newPage();
 });
 
 afterAll(async () => {
   await browser?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 afterEach(async () => {

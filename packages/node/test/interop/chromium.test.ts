@@ -1,30 +1,21 @@
 // Our server against headless Chromium's own WebSocket (Debian's chromium, driven by playwright-core).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type Chromium } from '../../../../test-support/chromium.js';
 import type { WebSocketConnection, WebSocketServer } from '../../src/index.js';
 import { startServer, waitUntil, within } from '../helpers.js';
 import { BINARY_SIZES, MAX_PAYLOAD, TEXT_SIZES } from './matrix.js';
 
-let context: BrowserContext;
+let browser: Chromium | undefined;
 let page: Page;
-let userDataDir: string;
 
 beforeAll(async () => {
-  userDataDir = mkdtempSync(join(tmpdir(), 'switchyard-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await launchChromium();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
 }, 30_000);
 
 afterAll(async () => {
-  await context?.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 /** Runs in the page: echoes each case through a fresh WebSocket and compares every byte there. */
