@@ -29,6 +29,7 @@ export default defineConfig({
       project('adapter-kit', 'packages/adapter-kit'),
       project('node', 'packages/node'),
       project('deno-bun', 'packages/deno-bun'),
+      project('wire', 'packages/wire'),
       project('client', 'packages/client'),
       project('hub', 'packages/hub'),
       project('echo', 'examples/echo'),

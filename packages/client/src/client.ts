@@ -19,7 +19,7 @@ import type {
   WebSocketLike,
 } from './types.js';
 import { check, type Checked, type Validator } from './validate.js';
-import { parseServerFrame, type ClientFrame, type ServerFrame } from './wire.js';
+import { parseServerFrame, type ClientFrame, type ServerFrame } from '@switchyard/wire';
 
 interface Outgoing {
   readonly kind: 'message' | 'request';

@@ -1,4 +1,4 @@
-import type { ReplyError } from './wire.js';
+import type { ReplyError } from '@switchyard/wire';
 import type { SchemaIssue } from './validate.js';
 
 /** Why a request did not resolve. */

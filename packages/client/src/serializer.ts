@@ -1,4 +1,4 @@
-import type { ClientFrame } from './wire.js';
+import type { ClientFrame } from '@switchyard/wire';
 
 /**
  * Turns envelope frames into WebSocket messages and back. A `binary` serializer's output is

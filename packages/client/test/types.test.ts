@@ -3,8 +3,8 @@ import { WebSocket as NodeWsWebSocket } from 'ws';
 import { z } from 'zod';
 import type { Client, ClientState, MessageMeta, SendResult, WebSocketConstructor } from '../src/index.js';
 import { createClient, defineProtocol, RequestError } from '../src/index.js';
-import type { ServerFrame } from '../src/wire.js';
-import { parseServerFrame } from '../src/wire.js';
+import type { ServerFrame } from '@switchyard/wire';
+import { parseServerFrame } from '@switchyard/wire';
 import type { Chat } from './helpers.js';
 
 // These checks run under `tsc` (the package's typecheck covers test/): every

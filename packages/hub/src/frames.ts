@@ -1,9 +1,9 @@
 /**
- * The server side of the Switchyard envelope (`@switchyard/client/wire`) as the hub writes
+ * The server side of the Switchyard envelope (`@switchyard/wire`) as the hub writes
  * it: JSON text, built by concatenation so a published payload is serialized once and never
  * parsed again on its way to subscribers.
  */
-import type { GapFrame, ResyncFrame, SkipFrame } from '@switchyard/client/wire';
+import type { GapFrame, ResyncFrame, SkipFrame } from '@switchyard/wire';
 import type { BrokerEntry } from './broker.js';
 
 /** `{"t":"msg","type":…,"topic":…,"seq":…,"data":…}` — a `StampedEventFrame`. */

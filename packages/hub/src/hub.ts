@@ -3,7 +3,7 @@
  * out to every local subscriber with one encoded frame, resumes replay exactly what was
  * missed. It knows connections only through the adapter-neutral `PeerConnection`.
  */
-import { parseClientFrame } from '@switchyard/client/wire';
+import { parseClientFrame } from '@switchyard/wire';
 import type { ProtocolShape, ServerMessages, ServerMessageType } from '@switchyard/client';
 import type { PeerConnection, SendResult } from '@switchyard/codec';
 import type { Broker, BrokerEntry, BrokerSession, BrokerStatus, PresenceChange, PresenceLeaveReason, PresenceMember } from './broker.js';

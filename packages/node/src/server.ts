@@ -11,7 +11,7 @@ import {
   type UpgradeDecision,
   type UpgradeServerOptions,
 } from '@switchyard/codec';
-import { answerHeartbeat } from '@switchyard/client/wire';
+import { answerHeartbeat } from '@switchyard/wire';
 import { HOLD_WRITES, RELEASE_WRITES, WebSocketConnection, type ConnectionRuntime } from './connection.js';
 import { ConcurrencyLimiter, ZlibCompressor, toBytes, type SendData } from '@switchyard/adapter-kit';
 import { asBuffer } from './data.js';

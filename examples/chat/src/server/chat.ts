@@ -1,6 +1,6 @@
 // The chat's server side: what each protocol message does. Connections come from
 // @switchyard/node; rooms, presence, ordering and replay are @switchyard/hub's.
-import { parseClientFrame, type ReplyFrame } from '@switchyard/client/wire';
+import { parseClientFrame, type ReplyFrame } from '@switchyard/wire';
 import { HubError, type BrokerEntry, type Hub, type PresenceChange } from '@switchyard/hub';
 import type { WebSocketConnection } from '@switchyard/node';
 import {

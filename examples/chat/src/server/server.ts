@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { answerHeartbeat } from '@switchyard/client/wire';
+import { answerHeartbeat } from '@switchyard/wire';
 import { createHub, MemoryBroker, type Broker } from '@switchyard/hub';
 import { WebSocketServer, type AuthResult } from '@switchyard/node';
 import { SOCKET_PATH, chatProtocol, type ChatProtocolShape } from '../protocol.js';

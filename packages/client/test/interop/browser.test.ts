@@ -7,7 +7,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from '@switchyard/node';
 import { launchChromium, type Chromium } from '../../../../test-support/chromium.js';
-import { parseClientFrame, type ClientFrame } from '../../src/wire.js';
+import { parseClientFrame, type ClientFrame } from '@switchyard/wire';
 
 // A headless Chromium runs the minified ESM bundle against a real @switchyard/node server over
 // loopback: reconnect across a server restart, heartbeat timeouts through a proxy that

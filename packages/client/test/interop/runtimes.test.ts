@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { answerHeartbeat, parseClientFrame } from '../../src/wire.js';
+import { answerHeartbeat, parseClientFrame } from '@switchyard/wire';
 
 // The same bundle over each runtime's own global WebSocket: Node 24, Deno and Bun.
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { createClient } from '../../src/client.js';
 import { defineProtocol } from '../../src/protocol.js';
 import type { ClientOptions, StateChange } from '../../src/types.js';
-import { parseClientFrame, type ClientFrame } from '../../src/wire.js';
+import { parseClientFrame, type ClientFrame } from '@switchyard/wire';
 
 // The client on Node 20 over @switchyard/node's WHATWG `WebSocket` class, against a
 // @switchyard/node server on loopback: no `ws` and no browser anywhere in the path.

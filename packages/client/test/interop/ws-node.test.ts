@@ -7,7 +7,7 @@ import { createClient } from '../../src/client.js';
 import { defineProtocol } from '../../src/protocol.js';
 import type { Serializer } from '../../src/serializer.js';
 import type { ClientState } from '../../src/types.js';
-import { parseClientFrame, pongFor, type ClientFrame } from '../../src/wire.js';
+import { parseClientFrame, pongFor, type ClientFrame } from '@switchyard/wire';
 
 // The client over `ws`'s WebSocket class on Node 20, against a real `ws` server on
 // loopback, with MessagePack in binary frames.

@@ -4,7 +4,7 @@
  * its own line, so it sees no false gap, and its resume continues after its own lines.
  */
 import { createClient, defineProtocol, type Client } from '@switchyard/client';
-import { parseClientFrame } from '@switchyard/client/wire';
+import { parseClientFrame } from '@switchyard/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createHub, type Hub } from '../../src/index.js';

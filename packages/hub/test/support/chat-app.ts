@@ -3,7 +3,7 @@
  * subscribes the connection to a room and puts it in the room's presence, `who` lists the
  * room's members (every node), `say` publishes a line to the room.
  */
-import { parseClientFrame } from '@switchyard/client/wire';
+import { parseClientFrame } from '@switchyard/wire';
 import type { PeerConnection } from '@switchyard/codec';
 import type { Hub } from '../../src/index.js';
 import type { ChatProtocol } from './chat-protocol.js';

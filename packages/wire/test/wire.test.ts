@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { answerHeartbeat, parseClientFrame, parseServerFrame, pongFor } from '../src/wire.js';
+import { answerHeartbeat, parseClientFrame, parseServerFrame, pongFor } from '../src/index.js';
 
 describe('parseServerFrame', () => {
   it.each([
