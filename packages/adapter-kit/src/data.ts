@@ -29,3 +29,21 @@ export function concatChunks(chunks: readonly Uint8Array[], total: number): Uint
   }
   return out;
 }
+
+/**
+ * The UTF-8 length of `text` (lone surrogates count 3, as the encoder replaces them with
+ * U+FFFD), so that limits on strings count bytes on the wire in every runtime.
+ */
+export function utf8ByteLength(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a pair: 2 units, 4 bytes
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}

@@ -1,11 +1,28 @@
 /**
- * `@switchyard/adapter-kit`: the runtime-neutral pieces every Switchyard adapter shares. Nothing
- * here touches a socket or a timer; the compressor needs only `node:zlib`, which Node, Deno and
- * Bun all provide.
+ * `@switchyard/adapter-kit`: the runtime-neutral core every Switchyard adapter shares. The
+ * connection, its heartbeat, limits and backpressure exist here once, written against the
+ * `Transport` interface; Node, Deno and Bun each supply only a transport and their listener
+ * glue. Nothing here opens a socket; the compressor needs only `node:zlib`, which Node, Deno
+ * and Bun all provide.
  */
+export { WebSocketConnection, createHeartbeat, HOLD_WRITES, RELEASE_WRITES } from './connection.js';
+export type {
+  ConnectionHeartbeat,
+  ConnectionSetup,
+  MessageHandler,
+  MessageSendOptions,
+  WebSocketConnectionEvents,
+} from './connection.js';
+export type { Transport, TransportHandler } from './transport.js';
+export { totalLength } from './transport.js';
+export { TypedEmitter } from './emitter.js';
+export type { EventMap } from './emitter.js';
+export { HeartbeatMonitor, sweepPeriod } from './heartbeat.js';
+export type { HeartbeatSettings } from './heartbeat.js';
+export { HandshakeError, HeartbeatTimeoutError, SendError, WebSocketProtocolError } from './errors.js';
 export { ZlibCompressor } from './compressor.js';
 export type { ClientDeflateOptions, CompressionOptions, ServerDeflateOptions, ZlibTuning } from './compressor.js';
-export { ConcurrencyLimiter } from './limiter.js';
+export { ConcurrencyLimiter, clientCompressionLimiter } from './limiter.js';
 export { TokenBucket } from './token-bucket.js';
 export type { RateLimitOptions } from './token-bucket.js';
 export { Inbox } from './inbox.js';
@@ -16,6 +33,6 @@ export {
   resolveConnectionOptions,
 } from './options.js';
 export type { ConnectionOptions, HighWaterPolicy, ResolvedConnectionOptions } from './options.js';
-export { concatChunks, toBytes } from './data.js';
+export { concatChunks, toBytes, utf8ByteLength } from './data.js';
 export type { Message, SendData } from './data.js';
 export type { AuthAccept, AuthReject, AuthResult, HeadersInit } from './auth.js';

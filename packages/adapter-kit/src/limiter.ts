@@ -25,3 +25,16 @@ export class ConcurrencyLimiter {
     }
   }
 }
+
+const clientLimiters = new Map<number, ConcurrencyLimiter>();
+
+/**
+ * The limiter of every client connection of this process that asked for `limit` concurrent zlib
+ * jobs: as in ws, the bound is process-wide, since what it protects (memory and threads of
+ * zlib) is the process's, however many sockets share it.
+ */
+export function clientCompressionLimiter(limit: number): ConcurrencyLimiter {
+  let limiter = clientLimiters.get(limit);
+  if (limiter === undefined) clientLimiters.set(limit, (limiter = new ConcurrencyLimiter(limit)));
+  return limiter;
+}

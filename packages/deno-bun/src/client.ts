@@ -12,14 +12,13 @@ import {
   type WebSocketTarget,
 } from '@switchyard/codec';
 import {
-  ConcurrencyLimiter,
+  clientCompressionLimiter,
   ZlibCompressor,
   resolveConnectionOptions,
   type ClientDeflateOptions,
   type ConnectionOptions,
 } from '@switchyard/adapter-kit';
-import { WebSocketConnection, createHeartbeat } from './connection.js';
-import type { Transport } from './transport.js';
+import { WebSocketConnection, createHeartbeat, type Transport } from '@switchyard/adapter-kit';
 
 /** TLS settings of a `wss://` client. */
 export interface ClientTlsOptions {
@@ -61,7 +60,6 @@ export type ReadyState = typeof CONNECTING | typeof OPEN | typeof CLOSING | type
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
 const encoder = new TextEncoder();
-const sharedLimiter = new ConcurrencyLimiter(10);
 
 /**
  * The WHATWG `WebSocket` interface over the adapter's own TCP client: the same events, states,
@@ -316,7 +314,7 @@ export class BaseWebSocket extends EventTarget {
   ): void {
     let connection: WebSocketConnection | undefined;
     const resolved = resolveConnectionOptions(options, 'client');
-    const compressor = params && deflate ? new ZlibCompressor(params, 'client', sharedLimiter, deflate) : undefined;
+    const compressor = params && deflate ? new ZlibCompressor(params, 'client', clientCompressionLimiter(deflate.concurrencyLimit ?? 10), deflate) : undefined;
     const codec = new Connection({
       role: 'client',
       maxMessageSize: resolved.maxPayload,

@@ -13,15 +13,15 @@ export type {
 } from './server.js';
 export { BaseWebSocket, CONNECTING, OPEN, CLOSING, CLOSED } from './client.js';
 export type { BinaryType, ClientDeflateOptions, ClientOptions, ClientTlsOptions, ReadyState } from './client.js';
-export { WebSocketConnection, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_PAYLOAD, defaultMaxFragments } from './connection.js';
+export { WebSocketConnection, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_PAYLOAD, defaultMaxFragments } from '@switchyard/adapter-kit';
 export type {
   ConnectionOptions,
   HighWaterPolicy,
   MessageHandler,
   MessageSendOptions,
   WebSocketConnectionEvents,
-} from './connection.js';
-export { WebSocketProtocolError, SendError } from './errors.js';
+} from '@switchyard/adapter-kit';
+export { WebSocketProtocolError, SendError, HeartbeatTimeoutError } from '@switchyard/adapter-kit';
 export type { CompressionOptions, Message, RateLimitOptions, SendData, ZlibTuning } from '@switchyard/adapter-kit';
 export type { RequestInfo } from './http.js';
 export { CloseCode, prepareMessage } from '@switchyard/codec';

@@ -22,10 +22,17 @@ import {
   type ResolvedConnectionOptions,
   type SendData,
 } from '@switchyard/adapter-kit';
-import { WebSocketConnection, createHeartbeat, type ConnectionHeartbeat } from './connection.js';
-import { TypedEmitter } from './emitter.js';
+import {
+  TypedEmitter,
+  WebSocketConnection,
+  concatChunks,
+  createHeartbeat,
+  totalLength,
+  type ConnectionHeartbeat,
+  type Transport,
+  type TransportHandler,
+} from '@switchyard/adapter-kit';
 import { headerValue, isWebSocketUpgrade, plainResponse, serializeResponse, toRequest, type RequestInfo } from './http.js';
-import { concatChunks, totalLength, type Transport, type TransportHandler } from './transport.js';
 
 /** PEM-encoded certificate chain and private key: the server then speaks `wss://` (TLS). */
 export interface TlsServerOptions {

@@ -4,6 +4,7 @@ import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
+  Connection,
   prepareMessage,
   validateUpgradeRequest,
   type HeaderList,
@@ -12,13 +13,22 @@ import {
   type UpgradeServerOptions,
 } from '@switchyard/codec';
 import { answerHeartbeat } from '@switchyard/wire';
-import { HOLD_WRITES, RELEASE_WRITES, WebSocketConnection, type ConnectionRuntime } from './connection.js';
-import { ConcurrencyLimiter, ZlibCompressor, toBytes, type SendData } from '@switchyard/adapter-kit';
-import { asBuffer } from './data.js';
+import {
+  ConcurrencyLimiter,
+  HOLD_WRITES,
+  RELEASE_WRITES,
+  WebSocketConnection,
+  ZlibCompressor,
+  createHeartbeat,
+  toBytes,
+  type ConnectionHeartbeat,
+  type SendData,
+} from '@switchyard/adapter-kit';
+import { asBuffer, plainView } from './data.js';
+import { NodeSocketTransport } from './transport.js';
 import { headerRecordToList, requestHeaders, type HeadersInit } from './headers.js';
 
 export type { HeadersInit } from './headers.js';
-import { HeartbeatMonitor } from './heartbeat.js';
 import { formatHttpResponse, refuse } from './http-response.js';
 import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions, type ServerDeflateOptions } from './options.js';
 import type { AuthResult } from '@switchyard/adapter-kit';
@@ -91,8 +101,12 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
   private readonly connections = new Set<WebSocketConnection<User>>();
   private readonly options: WebSocketServerOptions<User>;
   private readonly connectionOptions: ResolvedConnectionOptions;
-  private readonly heartbeat: HeartbeatMonitor;
-  private readonly runtime: ConnectionRuntime;
+  private readonly heartbeat: ConnectionHeartbeat | undefined;
+  private readonly intercept: ((text: string) => string | undefined) | undefined;
+  private readonly binaryView: (bytes: Uint8Array) => Uint8Array;
+  private readonly forget = (connection: WebSocketConnection<unknown>): void => {
+    this.connections.delete(connection as WebSocketConnection<User>);
+  };
   private readonly deflate: ServerDeflateOptions | undefined;
   private readonly limiter: ConcurrencyLimiter | undefined;
   private readonly upgradeOptions: UpgradeServerOptions;
@@ -109,17 +123,9 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
     if (modes !== 1) throw new TypeError('exactly one of `port`, `server` or `noServer: true` must be given');
     this.options = options;
     this.connectionOptions = resolveConnectionOptions(options, 'server');
-    this.heartbeat = new HeartbeatMonitor({
-      interval: this.connectionOptions.heartbeatInterval,
-      timeout: this.connectionOptions.heartbeatTimeout,
-      idleTimeout: this.connectionOptions.idleTimeout,
-    });
-    this.runtime = {
-      options: this.connectionOptions,
-      heartbeat: this.heartbeat,
-      intercept: options.appHeartbeat === true ? answerHeartbeat : options.appHeartbeat || undefined,
-      onClosed: (connection) => this.connections.delete(connection as WebSocketConnection<User>),
-    };
+    this.heartbeat = createHeartbeat(this.connectionOptions);
+    this.intercept = options.appHeartbeat === true ? answerHeartbeat : options.appHeartbeat || undefined;
+    this.binaryView = this.connectionOptions.binaryType === 'buffer' ? asBuffer : plainView;
     this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     this.deflate = options.perMessageDeflate === true ? {} : options.perMessageDeflate || undefined;
     this.limiter = this.deflate ? new ConcurrencyLimiter(this.deflate.concurrencyLimit ?? 10) : undefined;
@@ -340,7 +346,6 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
         ),
       );
       void Promise.all([stopListening, connectionsClosed]).then(() => {
-        this.heartbeat.stop();
         this.state = 'closed';
         resolve();
         this.emit('close');
@@ -371,21 +376,31 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
         : undefined;
     const extensions = decision.responseHeaders.find(([name]) => name.toLowerCase() === 'sec-websocket-extensions')?.[1] ?? '';
     socket.write(decision.response);
-    const ws = new WebSocketConnection<User>(
-      socket,
-      {
-        role: 'server',
-        maxMessageSize: this.connectionOptions.maxPayload,
-        maxFragments: this.connectionOptions.maxFragments,
-        perMessageDeflate:
-          compressor && decision.deflate
-            ? { params: decision.deflate, compressor, threshold: this.deflate?.threshold ?? 1024 }
-            : undefined,
-      },
-      this.runtime,
-      { protocol: decision.protocol ?? '', extensions, url: req.url ?? '/' },
+    let ws: WebSocketConnection<User> | undefined;
+    const codec = new Connection({
+      role: 'server',
+      maxMessageSize: this.connectionOptions.maxPayload,
+      maxFragments: this.connectionOptions.maxFragments,
+      perMessageDeflate:
+        compressor && decision.deflate
+          ? { params: decision.deflate, compressor, threshold: this.deflate?.threshold ?? 1024 }
+          : undefined,
+      ...(compressor ? { onWakeup: () => ws?.wakeup() } : {}),
+    });
+    ws = new WebSocketConnection<User>({
+      transport: new NodeSocketTransport(socket),
+      codec,
+      options: this.connectionOptions,
+      protocol: decision.protocol ?? '',
+      extensions,
+      url: req.url ?? '/',
       user,
-    );
+      binaryView: this.binaryView,
+      intercept: this.intercept,
+      heartbeat: this.heartbeat,
+      compressor,
+      onClosed: this.forget,
+    });
     socket.off('error', onEarlyError);
     this.connections.add(ws);
     try {
@@ -395,7 +410,7 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
       this.emitError(error);
       if (ws.readyState === 'open') ws.close(1011, 'internal error');
     }
-    ws.receiveInitial(head);
+    ws.start(head);
   }
 
   private matchesPath(req: http.IncomingMessage): boolean {

@@ -1,5 +1,5 @@
 import type { Socket, SocketHandler } from 'bun';
-import { concatChunks, totalLength, type Transport, type TransportHandler } from '../transport.js';
+import { concatChunks, totalLength, type Transport, type TransportHandler } from '@switchyard/adapter-kit';
 
 /** Up to this many bytes, the chunks of one write are copied into one buffer: one `send(2)`. */
 const COALESCE_LIMIT = 128 * 1024;

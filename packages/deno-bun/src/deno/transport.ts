@@ -1,4 +1,4 @@
-import { concatChunks, type Transport, type TransportHandler } from '../transport.js';
+import { concatChunks, type Transport, type TransportHandler } from '@switchyard/adapter-kit';
 
 /**
  * The read buffer of a connection, at first and at least: an idle connection holds this much.

@@ -1,10 +1,12 @@
 import type * as tls from 'node:tls';
 import { resolveWebSocketUrl, isToken, type HeaderList } from '@switchyard/codec';
 import { WebSocketConnection, type Message } from '../connection.js';
-import { ConcurrencyLimiter, ZlibCompressor, toBytes } from '@switchyard/adapter-kit';
+import { Connection } from '@switchyard/codec';
+import { ZlibCompressor, clientCompressionLimiter, createHeartbeat, toBytes } from '@switchyard/adapter-kit';
+import { NodeSocketTransport } from '../transport.js';
+import { plainView } from '../data.js';
 import { WebSocketProtocolError } from '../errors.js';
 import { headerRecordToList, type HeadersInit } from '../headers.js';
-import { HeartbeatMonitor } from '../heartbeat.js';
 import { resolveConnectionOptions, type ClientDeflateOptions, type ConnectionOptions, type ResolvedConnectionOptions } from '../options.js';
 import { CloseEvent, ErrorEvent } from './events.js';
 import { startHandshake, type PendingHandshake } from './handshake.js';
@@ -121,29 +123,29 @@ export class WebSocket extends EventTarget {
         }
         const compressor =
           result.deflate && deflate
-            ? new ZlibCompressor(result.deflate, 'client', new ConcurrencyLimiter(deflate.concurrencyLimit ?? 10), deflate)
+            ? new ZlibCompressor(result.deflate, 'client', clientCompressionLimiter(deflate.concurrencyLimit ?? 10), deflate)
             : undefined;
-        const heartbeat =
-          this.#options.heartbeatInterval > 0 || this.#options.idleTimeout > 0
-            ? new HeartbeatMonitor({
-                interval: this.#options.heartbeatInterval,
-                timeout: this.#options.heartbeatTimeout,
-                idleTimeout: this.#options.idleTimeout,
-              })
-            : undefined;
-        const connection = new WebSocketConnection(
-          result.socket,
-          {
-            role: 'client',
-            maxMessageSize: this.#options.maxPayload,
-            maxFragments: this.#options.maxFragments,
-            perMessageDeflate:
-              compressor && result.deflate ? { params: result.deflate, compressor, threshold: deflate?.threshold ?? 1024 } : undefined,
-          },
-          { options: { ...this.#options, binaryType: 'uint8array' }, heartbeat },
-          { protocol: result.protocol, extensions: result.extensions, url: result.url.href },
-          undefined,
-        );
+        let connection: WebSocketConnection | undefined;
+        const codec = new Connection({
+          role: 'client',
+          maxMessageSize: this.#options.maxPayload,
+          maxFragments: this.#options.maxFragments,
+          perMessageDeflate:
+            compressor && result.deflate ? { params: result.deflate, compressor, threshold: deflate?.threshold ?? 1024 } : undefined,
+          ...(compressor ? { onWakeup: () => connection?.wakeup() } : {}),
+        });
+        connection = new WebSocketConnection({
+          transport: new NodeSocketTransport(result.socket),
+          codec,
+          options: this.#options,
+          protocol: result.protocol,
+          extensions: result.extensions,
+          url: result.url.href,
+          user: undefined,
+          binaryView: plainView,
+          heartbeat: createHeartbeat(this.#options),
+          compressor,
+        });
         this.#connection = connection;
         this.#url = result.url;
         this.#protocol = result.protocol;
@@ -153,12 +155,11 @@ export class WebSocket extends EventTarget {
           if (error instanceof WebSocketProtocolError) this.#failed = true;
         });
         connection.once('close', (code, reason, wasClean) => {
-          heartbeat?.stop();
           this.#onClose(code, reason, wasClean);
         });
         this.#readyState = OPEN;
         this.dispatchEvent(new Event('open'));
-        connection.receiveInitial(result.rest);
+        connection.start(result.rest);
       },
       (error: unknown) => {
         this.#handshake = undefined;

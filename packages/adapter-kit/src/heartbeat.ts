@@ -2,7 +2,7 @@
  * One timer for many connections: a sweep every half of the shortest heartbeat period visits
  * each connection, which pings a silent peer, ends one that never answered, or closes one idle
  * for too long. A timer per connection would cost a timer object and its closure on every idle
- * socket; the sweep costs one set entry. (The Node adapter's heartbeat works the same way.)
+ * socket; the sweep costs one set entry.
  */
 export interface HeartbeatSettings {
   /** Ping a peer that has sent nothing for this long (ms, 0 = never). */
@@ -36,7 +36,10 @@ export class HeartbeatMonitor<Target> {
 
   add(target: Target): void {
     this.#targets.add(target);
-    this.#timer ??= setInterval(() => this.#sweep(), this.#period);
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.#sweep(), this.#period);
+    // The sweep alone must not keep a process alive (Node and Bun; Deno's timers have no unref).
+    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   delete(target: Target): void {

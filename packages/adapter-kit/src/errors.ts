@@ -21,3 +21,24 @@ export class SendError extends Error {
     this.reason = reason;
   }
 }
+
+/** The opening handshake of a client connection failed (refused, wrong answer, timeout, redirect). */
+export class HandshakeError extends Error {
+  readonly code = 'ERR_WEBSOCKET_HANDSHAKE';
+  /** The HTTP status the server answered, when it answered. */
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
+    super(message);
+    this.name = 'HandshakeError';
+    this.status = status;
+  }
+}
+
+/** The peer did not answer a heartbeat ping within `heartbeatTimeout`: the socket was destroyed (close 1006). */
+export class HeartbeatTimeoutError extends Error {
+  readonly code = 'ERR_WEBSOCKET_HEARTBEAT_TIMEOUT';
+  constructor(timeout: number) {
+    super(`heartbeat timeout: no answer from the peer within ${timeout} ms`);
+    this.name = 'HeartbeatTimeoutError';
+  }
+}

@@ -1,16 +1,17 @@
 /**
- * The byte stream under one WebSocket, as the adapter's runtime-neutral code sees it. Each
- * runtime fills it from its own socket API (`Deno.Conn`, Bun's `Socket`); everything above it —
- * handshake, connection, server, client — is shared.
+ * The byte stream under one WebSocket, as the shared connection core sees it. Each runtime fills
+ * it from its own socket API (a Node `net.Socket`, a `Deno.Conn`, Bun's `Socket`), keeping its
+ * own fast paths (batched writes, writev, cork) inside; everything above it — the connection,
+ * its heartbeat, limits and backpressure — exists once, in this package.
  */
 export interface Transport {
   /** Where the peer is (for logs, rate limits and `authenticate`). */
   readonly remoteAddress: string;
   readonly remotePort: number;
   /**
-   * Bytes accepted by `write` that this process still holds: not yet taken by the runtime's
-   * socket (Bun: not accepted by the kernel; Deno: not yet handed to `conn.write`, or handed and
-   * the write not finished).
+   * Bytes accepted by `write` that this process still holds: not yet taken by the kernel (Node:
+   * the socket's `writableLength`; Bun: not accepted by the kernel; Deno: not yet handed to
+   * `conn.write`, or handed and the write not finished).
    */
   readonly pendingBytes: number;
   /** True once the transport is closed (by either side); writes are then ignored. */
@@ -35,7 +36,7 @@ export interface Transport {
 export interface TransportHandler {
   /** Bytes from the peer. The chunk is owned by the receiver from now on. */
   data(chunk: Uint8Array): void;
-  /** Everything pending was handed to the runtime's socket. */
+  /** Everything pending was handed to the runtime's socket (`pendingBytes` is 0 again). */
   drain(): void;
   /** The peer ended its side (EOF). `closed` follows. */
   end(): void;
@@ -43,8 +44,6 @@ export interface TransportHandler {
   closed(error?: Error): void;
 }
 
-/** Concatenates small chunks so that one system call carries them (Deno and Bun have no writev on sockets). */
-export { concatChunks } from '@switchyard/adapter-kit';
 
 /** Sum of the byte lengths. */
 export function totalLength(chunks: readonly Uint8Array[]): number {

@@ -1,12 +1,12 @@
 import type { Compressor, Connection, ConnectionEvent, PeerConnection, PreparedMessage, SendResult } from '@switchyard/codec';
-import { Inbox, TokenBucket, toBytes, type Message, type ResolvedConnectionOptions, type SendData } from '@switchyard/adapter-kit';
+import { toBytes, utf8ByteLength, type Message, type SendData } from './data.js';
 import { TypedEmitter } from './emitter.js';
-import { SendError, WebSocketProtocolError } from './errors.js';
+import { HeartbeatTimeoutError, SendError, WebSocketProtocolError } from './errors.js';
 import { HeartbeatMonitor, sweepPeriod } from './heartbeat.js';
+import { Inbox } from './inbox.js';
+import type { ResolvedConnectionOptions } from './options.js';
+import { TokenBucket } from './token-bucket.js';
 import type { Transport, TransportHandler } from './transport.js';
-
-export { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_PAYLOAD, defaultMaxFragments, resolveConnectionOptions } from '@switchyard/adapter-kit';
-export type { ConnectionOptions, HighWaterPolicy, ResolvedConnectionOptions } from '@switchyard/adapter-kit';
 
 /** Options of `send`. */
 export interface MessageSendOptions {
@@ -45,6 +45,8 @@ export interface ConnectionSetup<User> {
   readonly extensions: string;
   readonly url: string;
   readonly user: User;
+  /** How binary payloads reach the application (Node: a zero-copy `Buffer` view when asked); default as they are. */
+  readonly binaryView?: ((bytes: Uint8Array) => Uint8Array) | undefined;
   /** Text messages pass through this first; a string return is sent back instead of delivered. */
   readonly intercept?: ((text: string) => string | undefined) | undefined;
   /** The heartbeat shared by the owner's connections (`createHeartbeat`); none: no heartbeat. */
@@ -75,13 +77,19 @@ let transportHandlerOf!: (connection: WebSocketConnection<unknown>) => Transport
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
+/** Package-internal: hold and release a connection's writes (a server's `cork` spans many connections). */
+export const HOLD_WRITES: unique symbol = Symbol('switchyard.holdWrites');
+export const RELEASE_WRITES: unique symbol = Symbol('switchyard.releaseWrites');
+
 /**
- * One WebSocket over one `Transport`, server or client side: the codec's `Connection` plus the
- * socket, the clock and the application-facing surface (send results, drain, heartbeat, close
- * timeout, async iteration, read backpressure). Every protocol decision is the codec's.
+ * One WebSocket over one `Transport`, server or client side, on every runtime: the codec's
+ * `Connection` plus the socket, the clock and the application-facing surface (send results,
+ * drain, heartbeat, close timeout, async iteration, read backpressure, rate limit). Every
+ * protocol decision is the codec's; every runtime difference is its transport's.
  *
  * Replies produced while handling one socket read leave in one write: `send` during a message
- * event only queues, and the batch is flushed when the read has been handled.
+ * event only queues, and the batch is flushed when the read has been handled (`cork` does the
+ * same on demand).
  */
 export class WebSocketConnection<User = unknown>
   extends TypedEmitter<WebSocketConnectionEvents>
@@ -101,11 +109,16 @@ export class WebSocketConnection<User = unknown>
   readonly #engine: Connection;
   readonly #options: ResolvedConnectionOptions;
   readonly #intercept: ((text: string) => string | undefined) | undefined;
+  readonly #binaryView: ((bytes: Uint8Array) => Uint8Array) | undefined;
   readonly #bucket: TokenBucket | undefined;
   readonly #heartbeat: ConnectionHeartbeat | undefined;
   readonly #compressor: Compressor | undefined;
   readonly #onClosedHook: ((connection: WebSocketConnection<unknown>) => void) | undefined;
   #dispatching = false;
+  /** Nesting depth of `cork` / `HOLD_WRITES`: while above 0 output waits in the codec. */
+  #corked = 0;
+  /** The rate limit was passed once: nothing more reaches the application, even after tokens refill. */
+  #rateLimited = false;
   #wakeupPending = false;
   #transportEnded = false;
   #closeEvent: { code: number; reason: string; wasClean: boolean } | undefined;
@@ -155,6 +168,7 @@ export class WebSocketConnection<User = unknown>
     this.#engine = setup.codec;
     this.#options = setup.options;
     this.#intercept = setup.intercept;
+    this.#binaryView = setup.binaryView;
     this.#bucket = setup.options.rateLimit ? new TokenBucket(setup.options.rateLimit) : undefined;
     this.#heartbeat = setup.heartbeat;
     this.#compressor = setup.compressor;
@@ -208,7 +222,7 @@ export class WebSocketConnection<User = unknown>
     let payload: string | Uint8Array = typeof data === 'string' ? data : toBytes(data);
     if (binary && typeof payload === 'string') payload = encoder.encode(payload);
     else if (!binary && typeof payload !== 'string') payload = utf8.decode(payload);
-    const refusal = this.#admit(typeof payload === 'string' ? payload.length : payload.byteLength);
+    const refusal = this.#admit(payload);
     if (refusal !== undefined) return refusal;
     const engineOptions = options?.fragmentSize !== undefined || options?.compress !== undefined ? options : undefined;
     if (typeof payload === 'string') this.#engine.sendText(payload, engineOptions);
@@ -239,8 +253,35 @@ export class WebSocketConnection<User = unknown>
     if (this.bufferedAmount === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       (this.#flushWaiters ??= []).push({ resolve, reject });
-      if (!this.#dispatching) this.#writeOutput();
+      if (!this.#dispatching && this.#corked === 0) this.#writeOutput();
     });
+  }
+
+  /**
+   * Runs `callback` with writes held back, then writes everything it sent in one go: several
+   * `send`s to this connection become one system call (as replies inside a message listener
+   * already do). Sends inside report `queued`.
+   */
+  cork(callback: () => void): void {
+    this[HOLD_WRITES]();
+    try {
+      callback();
+    } finally {
+      this[RELEASE_WRITES]();
+    }
+  }
+
+  /** Holds writes back until the matching release (nestable; used by `cork` and a server's `cork`). */
+  [HOLD_WRITES](): void {
+    this.#corked += 1;
+  }
+
+  [RELEASE_WRITES](): void {
+    this.#corked -= 1;
+    if (this.#corked === 0 && !this.#dispatching) {
+      this.#writeOutput();
+      this.#actOnTransport();
+    }
   }
 
   ping(data: Uint8Array | string = new Uint8Array(0)): void {
@@ -321,8 +362,17 @@ export class WebSocketConnection<User = unknown>
     };
   }
 
+  /**
+   * A listener threw: the application's state is unknown, so the error goes to `error` listeners
+   * and the connection closes with 1011, as when an `onMessage` handler throws. Nothing crashes
+   * the process, and the other listeners of the event still run.
+   */
   protected override onListenerError(error: unknown): void {
     this.#emitError(error instanceof Error ? error : new Error(String(error)));
+    if (this.#engine.state === 'open' && !this.#socketClosed) {
+      this.#engine.close(1011, 'internal error');
+      this.#afterCommand();
+    }
   }
 
   #emitError(error: Error): void {
@@ -348,11 +398,16 @@ export class WebSocketConnection<User = unknown>
     return inbox;
   }
 
-  #admit(size: number): SendResult | undefined {
+  /** Applies the high-water policy to a message of `payload` (its UTF-8 length for text: bytes on the wire). */
+  #admit(payload: string | Uint8Array | number): SendResult | undefined {
     const buffered = this.bufferedAmount;
-    const { highWaterMark, highWaterPolicy, maxBufferedAmount } = this.#options;
     // A single message larger than the mark still goes out when nothing waits before it.
-    if (buffered === 0 || buffered + size <= highWaterMark) return undefined;
+    if (buffered === 0) return undefined;
+    const { highWaterMark, highWaterPolicy, maxBufferedAmount } = this.#options;
+    // A string's UTF-8 length is at most 3 bytes per UTF-16 unit: count it only near the mark.
+    if (typeof payload === 'string' && buffered + payload.length * 3 <= highWaterMark) return undefined;
+    const size = typeof payload === 'number' ? payload : typeof payload === 'string' ? utf8ByteLength(payload) : payload.byteLength;
+    if (buffered + size <= highWaterMark) return undefined;
     switch (highWaterPolicy) {
       case 'queue':
         if (buffered + size > maxBufferedAmount) return this.#dropped('high-water-mark');
@@ -375,7 +430,7 @@ export class WebSocketConnection<User = unknown>
   }
 
   #afterSend(): SendResult {
-    if (this.#dispatching) {
+    if (this.#dispatching || this.#corked > 0) {
       this.#drainOwed = true;
       return { status: 'queued', bufferedAmount: this.bufferedAmount };
     }
@@ -386,7 +441,7 @@ export class WebSocketConnection<User = unknown>
   }
 
   #afterCommand(): void {
-    if (this.#dispatching) return;
+    if (this.#dispatching || this.#corked > 0) return;
     this.#writeOutput();
     this.#actOnTransport();
   }
@@ -405,7 +460,7 @@ export class WebSocketConnection<User = unknown>
   }
 
   #onDrain(): void {
-    if (this.#engine.bufferedOutput > 0) this.#writeOutput();
+    if (this.#engine.bufferedOutput > 0 && this.#corked === 0) this.#writeOutput();
     this.#settleDrain();
   }
 
@@ -463,6 +518,7 @@ export class WebSocketConnection<User = unknown>
     } finally {
       this.#dispatching = false;
     }
+    if (this.#corked > 0) return;
     this.#writeOutput();
     this.#actOnTransport();
   }
@@ -481,7 +537,7 @@ export class WebSocketConnection<User = unknown>
       }
       case 'binary':
         if (!this.#allowMessage()) return;
-        this.#deliver(event.data, true);
+        this.#deliver(this.#binaryView ? this.#binaryView(event.data) : event.data, true);
         return;
       case 'ping':
         this.emit('ping', event.data);
@@ -498,14 +554,19 @@ export class WebSocketConnection<User = unknown>
 
   #allowMessage(): boolean {
     this.lastMessageAt = this.lastReceivedAt;
-    if (!this.#bucket || this.#bucket.take()) return true;
+    if (this.#bucket === undefined) return true;
+    // Once over the limit, nothing more reaches the application, even if tokens refill before
+    // the 1008 close completes.
+    if (!this.#rateLimited && this.#bucket.take()) return true;
+    this.#rateLimited = true;
     if (this.#engine.state === 'open') this.#engine.close(1008, 'rate limit exceeded');
     return false;
   }
 
+  /** The inbox (iterator or `onMessage` handler) first, then the `message` listeners. */
   #deliver(data: Message, isBinary: boolean): void {
-    this.emit('message', data, isBinary);
     this.#inbox?.push({ data, isBinary });
+    this.emit('message', data, isBinary);
   }
 
   /**
@@ -577,7 +638,7 @@ export class WebSocketConnection<User = unknown>
     const answered = this.#pingSentAt === 0 || this.lastReceivedAt >= this.#pingSentAt;
     if (!answered) {
       if (now - this.#pingSentAt >= heartbeatTimeout) {
-        this.#emitError(new Error('heartbeat timeout: no pong from the peer'));
+        this.#emitError(new HeartbeatTimeoutError(heartbeatTimeout));
         this.terminate();
       }
     } else if (now - this.lastReceivedAt >= heartbeatInterval) {
