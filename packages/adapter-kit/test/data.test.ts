@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concatChunks, toBytes } from '../src/data.js';
+import { concatChunks, toBytes, utf8ByteLength } from '../src/data.js';
 
 describe('toBytes', () => {
   it('views the same memory as any binary input, never a copy', () => {
@@ -34,5 +34,20 @@ describe('concatChunks', () => {
         if (chunks.length === 1) expect(out).toBe(chunks[0]);
       }),
     );
+  });
+});
+
+describe('utf8ByteLength', () => {
+  it('is the length TextEncoder produces, lone surrogates included (the high-water mark counts bytes on the wire)', () => {
+    const encoder = new TextEncoder();
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        expect(utf8ByteLength(text)).toBe(encoder.encode(text).byteLength);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(utf8ByteLength('é'.repeat(1200))).toBe(2400);
+    expect(utf8ByteLength('\ud83d\ude00')).toBe(4);
+    expect(utf8ByteLength('\ud83d')).toBe(3);
   });
 });

@@ -201,6 +201,12 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
   }
 
   /** The listening address (standalone and attached modes). */
+  /** The port the server listens on (0 before it listens, or in noServer mode). */
+  get port(): number {
+    const address = this.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
   address(): AddressInfo | string | null {
     return this.httpServer?.address() ?? null;
   }

@@ -4,4 +4,4 @@ import { test } from 'bun:test';
 import { WebSocket, WebSocketServer } from '../../src/bun.js';
 import { defineSuite } from '../shared/suite.js';
 
-defineSuite({ name: 'bun', WebSocketServer, WebSocket, NativeWebSocket: globalThis.WebSocket }, (name, fn) => test(name, fn, 30_000));
+defineSuite({ name: 'bun', WebSocketServer, WebSocket, NativeWebSocket: globalThis.WebSocket, ownsHttp: true }, (name, fn) => test(name, fn, 30_000));

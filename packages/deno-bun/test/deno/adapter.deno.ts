@@ -4,6 +4,6 @@ import { WebSocket, WebSocketServer } from '../../src/deno.js';
 import { defineSuite } from '../shared/suite.js';
 
 defineSuite(
-  { name: 'deno', WebSocketServer, WebSocket, NativeWebSocket: globalThis.WebSocket },
+  { name: 'deno', WebSocketServer, WebSocket, NativeWebSocket: globalThis.WebSocket, ownsHttp: true },
   (name, fn) => Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false }),
 );

@@ -1,6 +1,8 @@
-// The adapter's behaviour tests, written once and run inside Deno (test/deno/adapter.deno.ts)
-// and inside Bun (test/bun/adapter.bun.ts) against that runtime's entry point. Peers are real:
-// the runtime's own WebSocket client, our client, raw TCP sockets for misbehaving peers.
+// The connection core's behaviour tests, written once and run on every runtime against that
+// runtime's adapter: inside Deno (test/deno/adapter.deno.ts), inside Bun (test/bun/adapter.bun.ts)
+// and on Node under vitest (packages/node/test/shared-suite.test.ts), so that a drift between
+// runtimes fails. Peers are real: the runtime's own WebSocket client (ws on Node 20), our
+// client, raw TCP sockets for misbehaving peers.
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { deflateRawSync } from 'node:zlib';
@@ -9,11 +11,15 @@ import { prepareMessage } from '../../src/common.js';
 import { RawPeer, clientFrame, headEnd, makeCertificate, nextEvent, serverFrames, sleep, upgradeRequest, within } from './helpers.js';
 
 export interface RuntimeUnderTest {
-  readonly name: 'deno' | 'bun';
+  readonly name: 'deno' | 'bun' | 'node';
   readonly WebSocketServer: new <User = undefined>(options?: WebSocketServerOptions<User>) => BaseWebSocketServer<User>;
   readonly WebSocket: new (url: string | URL, protocols?: string | readonly string[], options?: ClientOptions) => BaseWebSocket;
   /** The runtime's own WHATWG WebSocket. */
   readonly NativeWebSocket: typeof globalThis.WebSocket;
+  /** Resolves once a new server listens (Node binds asynchronously; Deno and Bun at once). */
+  readonly listening?: (server: BaseWebSocketServer<unknown>) => Promise<void>;
+  /** The server takes `tls` and `fetch` options itself (Deno, Bun); on Node they belong to the http(s) server. */
+  readonly ownsHttp: boolean;
 }
 
 export type Register = (name: string, fn: () => Promise<void>) => void;
@@ -26,9 +32,10 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   const peers: Array<{ close(): void }> = [];
 
   /** A server on an ephemeral loopback port, closed after the test. */
-  function serve<User = undefined>(options: WebSocketServerOptions<User> = {}): BaseWebSocketServer<User> {
+  async function serve<User = undefined>(options: WebSocketServerOptions<User> = {}): Promise<BaseWebSocketServer<User>> {
     const server = new rt.WebSocketServer<User>({ host: '127.0.0.1', port: 0, closeTimeout: 1000, ...options });
     servers.push(server as BaseWebSocketServer<unknown>);
+    await rt.listening?.(server as BaseWebSocketServer<unknown>);
     return server;
   }
 
@@ -91,7 +98,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     });
 
   it(`${rt.name}: the runtime's own WebSocket client echoes text and binary through our server`, async () => {
-    const server = serve();
+    const server = await serve();
     echo(server);
     const ws = new rt.NativeWebSocket(`ws://127.0.0.1:${server.port}/`);
     peers.push(ws);
@@ -112,7 +119,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: our client and our server exchange messages from 0 B to 2 MiB, fragmented or not`, async () => {
-    const server = serve({ maxPayload: 4 * 1024 * 1024 });
+    const server = await serve({ maxPayload: 4 * 1024 * 1024 });
     echo(server);
     const ws = await client(`ws://127.0.0.1:${server.port}/`, undefined, { maxPayload: 4 * 1024 * 1024 });
     const received = messages(ws);
@@ -136,7 +143,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: server-side send results, fragmentation and async iteration`, async () => {
-    const server = serve();
+    const server = await serve();
     const results: string[] = [];
     server.on('connection', async (socket) => {
       for await (const message of socket) {
@@ -159,7 +166,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: close codes and reasons travel both ways`, async () => {
-    const server = serve();
+    const server = await serve();
     const serverSide: Array<[number, string, boolean]> = [];
     let connection: WebSocketConnection | undefined;
     server.on('connection', (socket) => {
@@ -187,15 +194,15 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: authenticate accepts with typed user data or refuses with a status`, async () => {
-    const server = serve<{ name: string }>({
+    const server = await serve<{ name: string }>({
       authenticate: (request) => {
-        const token = new URL(request.url).searchParams.get('token');
+        const token = new URL(request.url, 'http://localhost').searchParams.get('token');
         return token === 'good' ? { ok: true, user: { name: 'ada' }, headers: [['X-Session', 'fresh']] } : { ok: false, status: 401, body: 'no' };
       },
     });
     const users: string[] = [];
     server.on('connection', (socket, request) => {
-      users.push(`${socket.user.name} ${new URL(request.url).pathname}`);
+      users.push(`${socket.user.name} ${new URL(request.url, 'http://localhost').pathname}`);
       socket.send(`hi ${socket.user.name}`);
     });
     const ws = await client(`ws://127.0.0.1:${server.port}/room?token=good`);
@@ -219,7 +226,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: origins, subprotocols, path and maxConnections are enforced in the handshake`, async () => {
-    const server = serve({ origins: ['https://app.example'], protocols: ['v2', 'v1'], path: '/ws', maxConnections: 2 });
+    const server = await serve({ origins: ['https://app.example'], protocols: ['v2', 'v1'], path: '/ws', maxConnections: 2 });
     echo(server);
     const ws = await client(`ws://127.0.0.1:${server.port}/ws`, ['v1', 'v2'], { origin: 'https://app.example' });
     assert.equal(ws.protocol, 'v2');
@@ -242,8 +249,8 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     assert.match(third.text, /^HTTP\/1\.1 503 /);
   });
 
-  it(`${rt.name}: plain HTTP requests go to the fetch handler on the same port, or get 426`, async () => {
-    const server = serve({
+  if (rt.ownsHttp) it(`${rt.name}: plain HTTP requests go to the fetch handler on the same port, or get 426`, async () => {
+    const server = await serve({
       fetch: async (request) => {
         if (request.method === 'POST') return new Response(`got ${await request.text()}`, { status: 201 });
         return new Response(`page at ${new URL(request.url).pathname}`, { headers: { 'content-type': 'text/plain' } });
@@ -261,14 +268,14 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     const echoed = await nextEvent<MessageEvent>(ws, 'message');
     assert.equal(echoed.data, 'still a websocket');
 
-    const bare = serve();
+    const bare = await serve();
     const answer = await fetch(`http://127.0.0.1:${bare.port}/`);
     assert.equal(answer.status, 426);
     await answer.arrayBuffer();
   });
 
   it(`${rt.name}: malformed heads get 4xx, a silent peer is dropped after the handshake timeout`, async () => {
-    const server = serve({ handshakeTimeout: 200 });
+    const server = await serve({ handshakeTimeout: 200 });
     const garbage = await raw(server.port);
     garbage.write('GET / HTTP/1.1\nHost: x\n\n');
     await garbage.until((p) => p.text.includes('\r\n\r\n'), 5000, '400');
@@ -281,7 +288,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: maxPayload closes with 1009, counted after inflation`, async () => {
-    const server = serve({ maxPayload: 1000, perMessageDeflate: true });
+    const server = await serve({ maxPayload: 1000, perMessageDeflate: true });
     const codes: number[] = [];
     server.on('connection', (socket) => socket.on('close', (code) => codes.push(code)));
     const plain = await client(`ws://127.0.0.1:${server.port}/`);
@@ -306,7 +313,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: permessage-deflate between our client and our server`, async () => {
-    const server = serve({ perMessageDeflate: { threshold: 0 } });
+    const server = await serve({ perMessageDeflate: { threshold: 0 } });
     echo(server);
     const ws = await client(`ws://127.0.0.1:${server.port}/`, undefined, { perMessageDeflate: { threshold: 0 } });
     assert.match(ws.extensions, /permessage-deflate/);
@@ -322,7 +329,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: a peer that never reads: send reports queued, then the high-water policy applies`, async () => {
-    const server = serve({ highWaterMark: 256 * 1024, highWaterPolicy: 'drop' });
+    const server = await serve({ highWaterMark: 256 * 1024, highWaterPolicy: 'drop' });
     const statuses: string[] = [];
     let buffered = 0;
     let socket: WebSocketConnection | undefined;
@@ -351,7 +358,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: close-1013 policy closes a connection whose reader is too slow`, async () => {
-    const server = serve({ highWaterMark: 128 * 1024 });
+    const server = await serve({ highWaterMark: 128 * 1024 });
     let socket: WebSocketConnection | undefined;
     const codes: number[] = [];
     server.on('connection', (s) => {
@@ -371,7 +378,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: heartbeat terminates a peer that stops answering pings`, async () => {
-    const server = serve({ heartbeatInterval: 100, heartbeatTimeout: 150 });
+    const server = await serve({ heartbeatInterval: 100, heartbeatTimeout: 150 });
     const closes: Array<[number, boolean]> = [];
     server.on('connection', (socket) => socket.on('close', (code, _reason, wasClean) => closes.push([code, wasClean])));
     // A well-behaved client answers pings (its pongs keep it alive).
@@ -388,7 +395,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: the heartbeat does not ping a peer while the application has paused reading`, async () => {
-    const server = serve({ heartbeatInterval: 100, heartbeatTimeout: 100 });
+    const server = await serve({ heartbeatInterval: 100, heartbeatTimeout: 100 });
     let socket: WebSocketConnection | undefined;
     server.on('connection', (s) => {
       socket = s as WebSocketConnection;
@@ -406,7 +413,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: close timeout destroys a peer that never answers the close frame`, async () => {
-    const server = serve({ closeTimeout: 200 });
+    const server = await serve({ closeTimeout: 200 });
     let socket: WebSocketConnection | undefined;
     const closes: Array<[number, boolean]> = [];
     server.on('connection', (s) => {
@@ -426,24 +433,27 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
 
   it(`${rt.name}: graceful shutdown sends 1001, flushes what was sent and frees the port`, async () => {
     const server = new rt.WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await rt.listening?.(server as BaseWebSocketServer<unknown>);
     server.on('connection', (socket) => socket.on('message', () => socket.send('last words')));
     const ws = await client(`ws://127.0.0.1:${server.port}/`);
     const received = messages(ws);
     ws.send('hello');
     await waitFor(() => received.length === 1, 5000, 'reply');
     const closing = nextEvent<CloseEvent>(ws, 'close');
+    const port = server.port;
     await within(server.close(), 5000, 'server.close()');
     const closed = await closing;
     assert.equal(closed.code, 1001);
     assert.equal(received[0], 'last words');
     // The port is free again.
-    const again = new rt.WebSocketServer({ host: '127.0.0.1', port: server.port });
+    const again = new rt.WebSocketServer({ host: '127.0.0.1', port });
     servers.push(again as BaseWebSocketServer<unknown>);
-    assert.equal(again.port, server.port);
+    await rt.listening?.(again as BaseWebSocketServer<unknown>);
+    assert.equal(again.port, port);
   });
 
   it(`${rt.name}: read backpressure: a slow onMessage handler pauses reading until it catches up`, async () => {
-    const server = serve({ maxQueuedMessages: 4 });
+    const server = await serve({ maxQueuedMessages: 4 });
     let socket: WebSocketConnection | undefined;
     let release: (() => void) | undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -469,7 +479,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: idleTimeout closes a connection that sends no message with 1001`, async () => {
-    const server = serve({ idleTimeout: 150 });
+    const server = await serve({ idleTimeout: 150 });
     echo(server);
     const quiet = await client(`ws://127.0.0.1:${server.port}/`);
     const talkative = await client(`ws://127.0.0.1:${server.port}/`);
@@ -484,7 +494,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: the queue policy buffers past the high-water mark up to maxBufferedAmount, then drops`, async () => {
-    const server = serve({ highWaterMark: 128 * 1024, highWaterPolicy: 'queue', maxBufferedAmount: 512 * 1024 });
+    const server = await serve({ highWaterMark: 128 * 1024, highWaterPolicy: 'queue', maxBufferedAmount: 512 * 1024 });
     let socket: WebSocketConnection | undefined;
     const crossings: number[] = [];
     server.on('connection', (s) => {
@@ -510,7 +520,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: broadcast writes one prepared frame to every client`, async () => {
-    const server = serve();
+    const server = await serve();
     const clients = await Promise.all([0, 1, 2].map(() => client(`ws://127.0.0.1:${server.port}/`)));
     await waitFor(() => server.clients.size === 3, 5000, 'three connections');
     const inboxes = clients.map((ws) => messages(ws));
@@ -524,7 +534,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: protocol violations close with the codec's code (1002 for an unmasked frame)`, async () => {
-    const server = serve();
+    const server = await serve();
     const errors: string[] = [];
     server.on('connection', (socket) => socket.on('error', (error) => errors.push(error.name)));
     const peer = await raw(server.port);
@@ -539,7 +549,7 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
   });
 
   it(`${rt.name}: rate limit closes with 1008`, async () => {
-    const server = serve({ rateLimit: { messagesPerSecond: 5, burst: 5 } });
+    const server = await serve({ rateLimit: { messagesPerSecond: 5, burst: 5 } });
     echo(server);
     const ws = await client(`ws://127.0.0.1:${server.port}/`);
     for (let i = 0; i < 20; i++) ws.send(`m${i}`);
@@ -547,9 +557,47 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     assert.equal(closed.code, 1008);
   });
 
-  it(`${rt.name}: wss:// with a certificate made at test time`, async () => {
+  it(`${rt.name}: once the rate limit is passed nothing more is delivered, even after tokens refill`, async () => {
+    const server = await serve({ rateLimit: { messagesPerSecond: 20, burst: 3 } });
+    const delivered: string[] = [];
+    const closed = new Promise<number>((resolve) =>
+      server.on('connection', (socket) => {
+        socket.on('message', (data) => delivered.push(String(data)));
+        socket.on('close', () => resolve(delivered.length));
+      }),
+    );
+    const peer = await raw(server.port);
+    peer.write(upgradeRequest());
+    await peer.until((p) => headEnd(p.received) > 0, 5000, '101');
+    for (let i = 0; i < 4; i++) peer.write(clientFrame(0x1, `m${i}`));
+    await peer.until((p) => serverFrames(p.received.subarray(headEnd(p.received))).some((f) => f.opcode === 0x8), 5000, 'close 1008');
+    // Long enough for the bucket to hold tokens again; the server's close is not answered yet.
+    await sleep(250);
+    for (let i = 4; i < 7; i++) peer.write(clientFrame(0x1, `m${i}`));
+    // Frames are handled in order: when the close event fires, the late messages were seen.
+    peer.write(clientFrame(0x8, Uint8Array.of(0x03, 0xe8)));
+    assert.equal(await within(closed, 5000, 'server close event'), 3);
+    assert.deepEqual(delivered, ['m0', 'm1', 'm2']);
+  });
+
+  it(`${rt.name}: the close reply echoes the peer's code (4321), not 1000`, async () => {
+    const server = await serve();
+    const codes: number[] = [];
+    server.on('connection', (socket) => socket.on('close', (code) => codes.push(code)));
+    const peer = await raw(server.port);
+    peer.write(upgradeRequest());
+    await peer.until((p) => headEnd(p.received) > 0, 5000, '101');
+    peer.write(clientFrame(0x8, Uint8Array.of(0x10, 0xe1, 0x62, 0x79, 0x65))); // 4321 "bye"
+    await peer.until((p) => serverFrames(p.received.subarray(headEnd(p.received))).some((f) => f.opcode === 0x8), 5000, 'close reply');
+    const reply = serverFrames(peer.received.subarray(headEnd(peer.received))).find((f) => f.opcode === 0x8);
+    assert.equal(((reply?.payload[0] as number) << 8) | (reply?.payload[1] as number), 4321);
+    await waitFor(() => codes.length === 1, 5000, 'server close event');
+    assert.deepEqual(codes, [4321]);
+  });
+
+  if (rt.ownsHttp) it(`${rt.name}: wss:// with a certificate made at test time`, async () => {
     const { cert, key, ca } = await makeCertificate();
-    const server = serve({ tls: { cert, key } });
+    const server = await serve({ tls: { cert, key } });
     echo(server);
     const ws = await client(`wss://localhost:${server.port}/`, undefined, { tls: { ca } });
     ws.send('over tls');

@@ -159,7 +159,9 @@ export class WebSocket extends EventTarget {
         });
         this.#readyState = OPEN;
         this.dispatchEvent(new Event('open'));
-        connection.start(result.rest);
+        // As in a browser, messages that came with the 101 are delivered in a later task than
+        // `open`, so listeners added when `open` fires (or when a promise on it resolves) get them.
+        setTimeout(() => connection.start(result.rest), 0);
       },
       (error: unknown) => {
         this.#handshake = undefined;
