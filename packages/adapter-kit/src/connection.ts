@@ -1,10 +1,10 @@
 import type { Compressor, Connection, ConnectionEvent, PeerConnection, PreparedMessage, SendResult } from '@switchyard/codec';
 import { toBytes, utf8ByteLength, type Message, type SendData } from './data.js';
 import { TypedEmitter } from './emitter.js';
-import { HeartbeatTimeoutError, SendError, WebSocketProtocolError } from './errors.js';
+import { HeartbeatTimeoutError, SendError, WebSocketProtocolError, WriteStallError } from './errors.js';
 import { HeartbeatMonitor, sweepPeriod } from './heartbeat.js';
 import { Inbox } from './inbox.js';
-import type { ResolvedConnectionOptions } from './options.js';
+import { READ_PAUSE_UNSENT_BYTES, type ResolvedConnectionOptions } from './options.js';
 import { TokenBucket } from './token-bucket.js';
 import type { Transport, TransportHandler } from './transport.js';
 
@@ -128,6 +128,13 @@ export class WebSocketConnection<User = unknown>
   #aboveHighWater = false;
   #userPaused = false;
   #inboxFull = false;
+  /** Reading stopped because `READ_PAUSE_UNSENT_BYTES` wait for the peer (until the transport drains). */
+  #writePaused = false;
+  /** Bytes handed to the transport so far, and what the peer had taken at the last sweep. */
+  #handedOver = 0;
+  #stallAccepted = 0;
+  /** When the peer last took bytes while output waited (0: nothing waits). */
+  #stallSince = 0;
   #inbox: Inbox<{ data: Message; isBinary: boolean }> | undefined;
   /** Made by the first `flush` that has to wait. */
   #flushWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> | undefined;
@@ -314,7 +321,7 @@ export class WebSocketConnection<User = unknown>
 
   resume(): void {
     this.#userPaused = false;
-    if (!this.#inboxFull && !this.#socketClosed) this.#transport.resume();
+    if (!this.#inboxFull && !this.#writePaused && !this.#socketClosed) this.#transport.resume();
     this.lastReceivedAt = Date.now();
   }
 
@@ -390,7 +397,7 @@ export class WebSocketConnection<User = unknown>
       () => {
         this.#inboxFull = false;
         this.lastReceivedAt = Date.now();
-        if (!this.#socketClosed && !this.#userPaused) this.#transport.resume();
+        if (!this.#socketClosed && !this.#userPaused && !this.#writePaused) this.#transport.resume();
       },
     );
     if (this.#socketClosed) inbox.end();
@@ -460,6 +467,10 @@ export class WebSocketConnection<User = unknown>
   }
 
   #onDrain(): void {
+    if (this.#writePaused && this.#transport.pendingBytes === 0) {
+      this.#writePaused = false;
+      if (!this.#userPaused && !this.#inboxFull && !this.#socketClosed) this.#transport.resume();
+    }
     if (this.#engine.bufferedOutput > 0 && this.#corked === 0) this.#writeOutput();
     this.#settleDrain();
   }
@@ -576,7 +587,12 @@ export class WebSocketConnection<User = unknown>
   #writeOutput(): boolean {
     const output = this.#engine.takeOutput();
     if (output.length === 0) return this.#engine.bufferedOutput === 0 && this.#transport.pendingBytes === 0;
+    for (let i = 0; i < output.length; i++) this.#handedOver += (output[i] as Uint8Array).byteLength;
     const handedOver = this.#transport.write(output) && this.#engine.bufferedOutput === 0;
+    if (!this.#writePaused && this.#transport.pendingBytes >= READ_PAUSE_UNSENT_BYTES) {
+      this.#writePaused = true;
+      this.#transport.pause();
+    }
     if (handedOver && this.#drainOwed && !this.#dispatching) queueMicrotask(() => this.#settleDrain());
     return handedOver;
   }
@@ -621,8 +637,9 @@ export class WebSocketConnection<User = unknown>
    * One heartbeat check, run by the owner's sweep (one timer for all its connections): close 1001
    * after `idleTimeout` without a message, ping a peer silent for `heartbeatInterval`, terminate
    * one that sent nothing within `heartbeatTimeout` of that ping. Any bytes from the peer count
-   * as a sign of life. While reading is paused by the application, the peer is not to blame and
-   * is not pinged.
+   * as a sign of life. While reading is paused (by the application, or because the peer does not
+   * read what we send) its pongs cannot be seen, so it is not pinged; the write-stall bound cuts a
+   * peer that takes none of our bytes, paused or not.
    */
   #checkHeartbeat(now: number): void {
     if (this.#engine.state !== 'open' || this.#socketClosed) {
@@ -634,7 +651,9 @@ export class WebSocketConnection<User = unknown>
       this.close(1001, 'idle timeout');
       return;
     }
-    if (heartbeatInterval <= 0 || this.readPaused) return;
+    if (this.#writeStalled(now)) return;
+    // While reading is paused the peer's pongs cannot be seen: the write-stall bound watches it.
+    if (heartbeatInterval <= 0 || this.readPaused || this.#writePaused) return;
     const answered = this.#pingSentAt === 0 || this.lastReceivedAt >= this.#pingSentAt;
     if (!answered) {
       if (now - this.#pingSentAt >= heartbeatTimeout) {
@@ -645,6 +664,30 @@ export class WebSocketConnection<User = unknown>
       this.#pingSentAt = now;
       this.ping();
     }
+  }
+
+  /**
+   * True (and the socket destroyed) when output has waited `writeStallTimeout` without the peer
+   * taking a byte of it. Progress is measured in bytes taken, so a slow reader is never cut.
+   */
+  #writeStalled(now: number): boolean {
+    const timeout = this.#options.writeStallTimeout;
+    if (timeout <= 0) return false;
+    const pending = this.#transport.pendingBytes;
+    if (pending === 0) {
+      this.#stallSince = 0;
+      return false;
+    }
+    const accepted = this.#handedOver - pending;
+    if (this.#stallSince === 0 || accepted !== this.#stallAccepted) {
+      this.#stallSince = now;
+      this.#stallAccepted = accepted;
+      return false;
+    }
+    if (now - this.#stallSince < timeout) return false;
+    this.#emitError(new WriteStallError(timeout, pending));
+    this.terminate();
+    return true;
   }
 
   #stopHeartbeat(): void {

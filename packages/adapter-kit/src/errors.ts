@@ -34,6 +34,15 @@ export class HandshakeError extends Error {
   }
 }
 
+/** The peer took none of our bytes for `writeStallTimeout` while output waited: the socket was destroyed (close 1006). */
+export class WriteStallError extends Error {
+  readonly code = 'ERR_WEBSOCKET_WRITE_STALL';
+  constructor(timeout: number, pending: number) {
+    super(`write stall: the peer took none of ${pending} waiting bytes within ${timeout} ms`);
+    this.name = 'WriteStallError';
+  }
+}
+
 /** The peer did not answer a heartbeat ping within `heartbeatTimeout`: the socket was destroyed (close 1006). */
 export class HeartbeatTimeoutError extends Error {
   readonly code = 'ERR_WEBSOCKET_HEARTBEAT_TIMEOUT';

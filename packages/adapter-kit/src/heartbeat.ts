@@ -11,6 +11,8 @@ export interface HeartbeatSettings {
   readonly heartbeatTimeout: number;
   /** Close (1001) a peer that has sent no message for this long (ms, 0 = never). */
   readonly idleTimeout: number;
+  /** Destroy a connection whose peer took none of our waiting bytes for this long (ms, 0 = never). */
+  readonly writeStallTimeout?: number;
 }
 
 /** How often a sweep runs for these settings; 0 when there is nothing to watch. */
@@ -19,6 +21,8 @@ export function sweepPeriod(settings: HeartbeatSettings): number {
   let shortest = Number.POSITIVE_INFINITY;
   if (heartbeatInterval > 0) shortest = Math.min(shortest, heartbeatInterval, heartbeatTimeout > 0 ? heartbeatTimeout : heartbeatInterval);
   if (idleTimeout > 0) shortest = Math.min(shortest, idleTimeout);
+  const stall = settings.writeStallTimeout ?? 0;
+  if (stall > 0) shortest = Math.min(shortest, stall);
   return shortest === Number.POSITIVE_INFINITY ? 0 : Math.max(5, Math.floor(shortest / 2));
 }
 

@@ -19,7 +19,7 @@ export { TypedEmitter } from './emitter.js';
 export type { EventMap } from './emitter.js';
 export { HeartbeatMonitor, sweepPeriod } from './heartbeat.js';
 export type { HeartbeatSettings } from './heartbeat.js';
-export { HandshakeError, HeartbeatTimeoutError, SendError, WebSocketProtocolError } from './errors.js';
+export { HandshakeError, HeartbeatTimeoutError, SendError, WebSocketProtocolError, WriteStallError } from './errors.js';
 export { ZlibCompressor } from './compressor.js';
 export type { ClientDeflateOptions, CompressionOptions, ServerDeflateOptions, ZlibTuning } from './compressor.js';
 export { ConcurrencyLimiter, clientCompressionLimiter } from './limiter.js';
@@ -29,6 +29,8 @@ export { Inbox } from './inbox.js';
 export {
   DEFAULT_HIGH_WATER_MARK,
   DEFAULT_MAX_PAYLOAD,
+  DEFAULT_WRITE_STALL_TIMEOUT,
+  READ_PAUSE_UNSENT_BYTES,
   defaultMaxFragments,
   resolveConnectionOptions,
 } from './options.js';

@@ -34,6 +34,11 @@ export interface ConnectionOptions {
   readonly heartbeatTimeout?: number;
   /** Close (1001) a peer that has sent no message for this long (ms, 0 = off). Default 0. */
   readonly idleTimeout?: number;
+  /**
+   * Destroy (1006) a connection whose peer has taken none of our bytes for this long while output
+   * waits (ms, 0 = off): a peer that never reads cannot hold its buffers forever. Default 60 000.
+   */
+  readonly writeStallTimeout?: number;
 }
 
 /** `ConnectionOptions` with every default filled in and every number checked. */
@@ -49,10 +54,18 @@ export interface ResolvedConnectionOptions {
   readonly heartbeatInterval: number;
   readonly heartbeatTimeout: number;
   readonly idleTimeout: number;
+  readonly writeStallTimeout: number;
 }
 
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 export const DEFAULT_HIGH_WATER_MARK = 16 * 1024 * 1024;
+export const DEFAULT_WRITE_STALL_TIMEOUT = 60_000;
+/**
+ * Reading stops while this many bytes wait in this process for the peer to take them, and
+ * resumes once they are gone: a peer that sends without reading (a ping flood whose pongs it
+ * never reads) cannot make us buffer on its behalf.
+ */
+export const READ_PAUSE_UNSENT_BYTES = 1024 * 1024;
 
 /** The fragment limit that lets a message of `maxPayload` bytes arrive in 64-byte fragments. */
 export function defaultMaxFragments(maxPayload: number): number {
@@ -84,5 +97,6 @@ export function resolveConnectionOptions(options: ConnectionOptions, side: 'serv
     heartbeatInterval: nonNegative('heartbeatInterval', options.heartbeatInterval ?? (side === 'server' ? 30_000 : 0)),
     heartbeatTimeout: nonNegative('heartbeatTimeout', options.heartbeatTimeout ?? 10_000),
     idleTimeout: nonNegative('idleTimeout', options.idleTimeout ?? 0),
+    writeStallTimeout: nonNegative('writeStallTimeout', options.writeStallTimeout ?? DEFAULT_WRITE_STALL_TIMEOUT),
   };
 }

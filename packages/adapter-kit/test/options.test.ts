@@ -17,6 +17,7 @@ describe('resolveConnectionOptions', () => {
       heartbeatInterval: 30_000,
       heartbeatTimeout: 10_000,
       idleTimeout: 0,
+      writeStallTimeout: 60_000,
     });
     expect(client).toEqual({ ...server, highWaterPolicy: 'queue', heartbeatInterval: 0 });
   });

@@ -595,6 +595,75 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     assert.deepEqual(codes, [4321]);
   });
 
+  it(`${rt.name}: a ping flood from a peer that never reads its pongs holds a bounded buffer`, async () => {
+    const server = await serve();
+    let connection: WebSocketConnection<unknown> | undefined;
+    let pings = 0;
+    server.on('connection', (socket) => {
+      connection = socket as WebSocketConnection<unknown>;
+      socket.on('ping', () => void (pings += 1));
+    });
+    const peer = await raw(server.port);
+    peer.write(upgradeRequest());
+    await peer.until((p) => headEnd(p.received) > 0, 5000, '101');
+    peer.socket.pause();
+    // 125-byte pings: each pong is as large as its ping, so 32 MiB of pings would be ~32 MiB of
+    // pongs held for a peer that reads none of them, past every kernel buffer on loopback.
+    const ping = clientFrame(0x9, new Uint8Array(125));
+    const chunk = new Uint8Array(ping.byteLength * 500);
+    for (let i = 0; i < 500; i++) chunk.set(ping, i * ping.byteLength);
+    let maxBuffered = 0;
+    const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, connection?.bufferedAmount ?? 0)), 5);
+    const deadline = Date.now() + 3000;
+    try {
+      for (let written = 0; written < 32 * 1024 * 1024 && Date.now() < deadline; written += chunk.byteLength) {
+        if (!peer.socket.write(chunk)) {
+          await Promise.race([new Promise((resolve) => peer.socket.once('drain', resolve)), sleep(Math.max(1, deadline - Date.now()))]);
+        }
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    maxBuffered = Math.max(maxBuffered, connection?.bufferedAmount ?? 0);
+    assert.ok(pings > 20_000, `the flood reached the server (${pings} pings)`);
+    assert.ok(maxBuffered < 2 * 1024 * 1024, `at most ~1 MiB of pongs held for the peer, saw ${maxBuffered} bytes`);
+  });
+
+  it(`${rt.name}: a burst of 1,000 pings from a peer that reads gets 1,000 pongs and stays connected`, async () => {
+    const server = await serve();
+    const peer = await raw(server.port);
+    peer.write(upgradeRequest());
+    await peer.until((p) => headEnd(p.received) > 0, 5000, '101');
+    const ping = clientFrame(0x9, 'are you there');
+    const burst = new Uint8Array(ping.byteLength * 1000);
+    for (let i = 0; i < 1000; i++) burst.set(ping, i * ping.byteLength);
+    peer.write(burst);
+    const pongs = (p: RawPeer): number => serverFrames(p.received.subarray(headEnd(p.received))).filter((f) => f.opcode === 0xa).length;
+    await peer.until((p) => pongs(p) === 1000, 10_000, '1,000 pongs');
+    peer.write(clientFrame(0x1, 'still here'));
+    assert.equal(serverFrames(peer.received.subarray(headEnd(peer.received))).some((f) => f.opcode === 0x8), false);
+    assert.equal(peer.closed, false);
+  });
+
+  it(`${rt.name}: a peer that takes none of our bytes is cut after writeStallTimeout`, async () => {
+    const server = await serve({ writeStallTimeout: 300 });
+    const outcome = new Promise<{ code: number; errors: string[] }>((resolve) =>
+      server.on('connection', (socket) => {
+        const errors: string[] = [];
+        socket.on('error', (error) => errors.push((error as Error & { code?: string }).code ?? error.name));
+        socket.on('close', (code) => resolve({ code, errors }));
+        // More than every kernel buffer on loopback holds, to a peer that never reads.
+        for (let i = 0; i < 24; i++) socket.send(new Uint8Array(512 * 1024));
+      }),
+    );
+    const peer = await raw(server.port);
+    peer.socket.pause();
+    peer.write(upgradeRequest());
+    const { code, errors } = await within(outcome, 8000, 'close after the write stall');
+    assert.equal(code, 1006);
+    assert.ok(errors.includes('ERR_WEBSOCKET_WRITE_STALL'), `errors: ${errors.join(', ')}`);
+  });
+
   if (rt.ownsHttp) it(`${rt.name}: wss:// with a certificate made at test time`, async () => {
     const { cert, key, ca } = await makeCertificate();
     const server = await serve({ tls: { cert, key } });
