@@ -27,6 +27,7 @@ const pin = (cpu, command) => (hasTaskset ? ['taskset', ['-c', String(cpu), ...c
 const bun = join(root, 'node_modules', '.bin', 'bun');
 const deno = join(root, 'node_modules', '.bin', 'deno');
 const denoConfig = join(root, 'packages', 'deno-bun', 'test', 'deno', 'deno.json');
+const before = opt('before', '');
 
 const shared = process.env.SWITCHYARD_SHARED ?? join(root, '..', 'shared');
 let cLoadgen;
@@ -41,6 +42,18 @@ const servers = [
   { name: 'switchyard-bun', runtime: 'bun', command: (port) => [bun, '--conditions=source', join(here, 'servers', 'switchyard.ts'), String(port)] },
   { name: 'deno-native', runtime: 'deno', command: (port) => [deno, 'run', '--allow-net', join(here, 'servers', 'deno-native.ts'), String(port)] },
   { name: 'switchyard-deno', runtime: 'deno', command: (port) => [deno, 'run', '-A', '--config', denoConfig, join(here, 'servers', 'switchyard.ts'), String(port)] },
+  // `--before DIR`: the same servers from another checkout (e.g. `git worktree add DIR <commit>`
+  // then `pnpm install`), side by side in the same run, for before/after tables.
+  ...(before
+    ? [
+        { name: 'switchyard-bun (before)', runtime: 'bun', command: (port) => [bun, '--conditions=source', join(before, 'bench', 'deno-bun', 'servers', 'switchyard.ts'), String(port)] },
+        {
+          name: 'switchyard-deno (before)',
+          runtime: 'deno',
+          command: (port) => [deno, 'run', '-A', '--config', join(before, 'packages', 'deno-bun', 'test', 'deno', 'deno.json'), join(before, 'bench', 'deno-bun', 'servers', 'switchyard.ts'), String(port)],
+        },
+      ]
+    : []),
 ].filter((s) => !only || only.split(',').includes(s.name));
 
 const cellArgs = {

@@ -2,6 +2,7 @@
 //
 //   pnpm --filter @switchyard/bench node:compare [-- --runs 3 --duration 5 --idle 10000 --cells latency,small,bulk,idle]
 //   … -- --c-loadgen /path/to/shared/bench/loadgen     (use the C load generator instead)
+//   … -- --before /tmp/before                          (add the echo server of another checkout)
 //
 // Servers: ws (JS masking), ws + bufferutil, and switchyard (`examples/echo`). Each is pinned to
 // CPU 0 and the load generator (bench/node/loadgen.mjs, on Bun when installed) to CPU 1 with
@@ -32,6 +33,11 @@ const servers = [
   { name: 'ws', env: { WS_NO_BUFFER_UTIL: '1' }, command: (port) => [process.execPath, join(here, 'servers', 'ws-echo.mjs'), String(port)] },
   { name: 'ws+bufferutil', env: {}, command: (port) => [process.execPath, join(here, 'servers', 'ws-echo.mjs'), String(port)] },
   { name: 'switchyard', env: {}, command: (port) => [process.execPath, join(root, 'examples', 'echo', 'run.mjs'), '--port', String(port)] },
+  // `--before DIR`: the echo server of another checkout (e.g. `git worktree add DIR <commit>`,
+  // installed and built), side by side in the same run, for before/after tables.
+  ...(opt('before', '')
+    ? [{ name: 'switchyard (before)', env: {}, command: (port) => [process.execPath, join(opt('before', ''), 'examples', 'echo', 'run.mjs'), '--port', String(port)] }]
+    : []),
 ];
 
 const cellArgs = {
