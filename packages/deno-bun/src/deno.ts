@@ -14,18 +14,42 @@ import { DenoTransport } from './deno/transport.js';
 
 export * from './common.js';
 
-const listen: Listen = (options, onTransport) => {
+/** Errors of one connection that `accept` reports (a peer that reset before we took it): the next accept is fine. */
+function isConnectionError(error: unknown): boolean {
+  return (
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.InvalidData || // a TLS handshake that failed
+    error instanceof Deno.errors.UnexpectedEof
+  );
+}
+
+const listen: Listen = (options, onTransport, onAcceptError) => {
   const listener = options.tls
     ? Deno.listenTls({ port: options.port, hostname: options.hostname, cert: options.tls.cert, key: options.tls.key })
     : Deno.listen({ port: options.port, hostname: options.hostname });
+  let stopped = false;
+  // Only `stop()` ends this loop: a reset peer or a TLS failure costs that connection only, and
+  // resource exhaustion (EMFILE, ENFILE) backs off from 10 ms to 1 s and retries, reported once
+  // per burst.
   const acceptLoop = (async () => {
-    try {
-      for await (const conn of listener) {
-        noDelay(conn);
-        onTransport(new DenoTransport(conn));
+    let backoff = 0;
+    while (!stopped) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (stopped || error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) return;
+        if (isConnectionError(error)) continue;
+        if (backoff === 0) onAcceptError(error instanceof Error ? error : new Error(String(error)));
+        backoff = backoff === 0 ? 10 : Math.min(1000, backoff * 2);
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        continue;
       }
-    } catch {
-      // The listener was closed: the loop ends.
+      backoff = 0;
+      noDelay(conn);
+      onTransport(new DenoTransport(conn));
     }
   })();
   const address = listener.addr as Deno.NetAddr;
@@ -33,6 +57,7 @@ const listen: Listen = (options, onTransport) => {
     port: address.port,
     hostname: address.hostname,
     stop: async () => {
+      stopped = true;
       try {
         listener.close();
       } catch {

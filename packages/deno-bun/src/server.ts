@@ -110,6 +110,11 @@ export interface Listener {
 export type Listen = (
   options: { readonly port: number; readonly hostname: string; readonly tls: TlsServerOptions | undefined },
   onTransport: (transport: Transport) => void,
+  /**
+   * The listener could not accept for a while (file descriptors exhausted, …): called once per
+   * burst, while it backs off and retries. It keeps accepting until `stop()`.
+   */
+  onAcceptError: (error: Error) => void,
 ) => Listener;
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
@@ -161,6 +166,7 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
     this.#listener = listen(
       { port: options.port ?? 0, hostname: options.host ?? '0.0.0.0', tls: options.tls },
       (transport) => this.#accept(transport),
+      (error) => this.#reportError(error),
     );
     queueMicrotask(() => this.emit('listening'));
   }

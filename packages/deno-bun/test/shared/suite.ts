@@ -664,6 +664,27 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     assert.ok(errors.includes('ERR_WEBSOCKET_WRITE_STALL'), `errors: ${errors.join(', ')}`);
   });
 
+  it(`${rt.name}: the server keeps accepting after a storm of connections reset at once`, async () => {
+    const server = await serve();
+    echo(server);
+    const storm = async (): Promise<void> => {
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => {
+        socket.once('connect', () => resolve());
+        socket.once('close', () => resolve());
+      });
+      const reset = (socket as net.Socket & { resetAndDestroy?: () => void }).resetAndDestroy;
+      if (typeof reset === 'function') reset.call(socket);
+      else socket.destroy();
+    };
+    for (let round = 0; round < 20; round++) await Promise.all(Array.from({ length: 25 }, storm));
+    const ws = await client(`ws://127.0.0.1:${server.port}/`);
+    ws.send('still accepting');
+    const echoed = await nextEvent<MessageEvent>(ws, 'message');
+    assert.equal(echoed.data, 'still accepting');
+  });
+
   if (rt.ownsHttp) it(`${rt.name}: wss:// with a certificate made at test time`, async () => {
     const { cert, key, ca } = await makeCertificate();
     const server = await serve({ tls: { cert, key } });
