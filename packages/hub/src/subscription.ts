@@ -7,7 +7,7 @@
 import { CloseCode, prepareMessage } from '@switchyard/codec';
 import type { PeerConnection, PreparedMessage } from '@switchyard/codec';
 import type { BrokerEntry, HistoryRead } from './broker.js';
-import { gapFrameText, resyncFrameText, skipFrameText, stampedFrameText } from './frames.js';
+import { gapFrameText, positionFrameText, resyncFrameText, skipFrameText, stampedFrameText } from './frames.js';
 
 export type SlowConsumerPolicy = 'drop-with-gap' | 'close';
 
@@ -76,23 +76,29 @@ export class Subscription {
    * Writes what the history read returned for `after`, then the live entries that arrived
    * meanwhile, skipping those the replay already covered (dedupe by seq).
    */
-  finishReplay(read: HistoryRead, after: number): void {
+  finishReplay(read: HistoryRead, after: number, announce = false): void {
     if (!this.#replaying) return;
     if (read.kind === 'complete') {
       this.lastSeq = after;
+      // A subscription from the head: the client keeps this position before any message comes.
+      if (announce) this.#write(positionFrameText(this.topic, { seq: after, epoch: read.epoch, id: read.anchor }));
       for (const entry of read.entries) this.#deliver(entry, () => prepareMessage(stampedFrameText(entry)));
     } else {
       this.#write(resyncFrameText(this.topic));
-      // The client forgets its seq and takes the next stamped message as it comes.
+      // The client forgets its seq and starts again from the head, which it is told.
+      this.#write(positionFrameText(this.topic, { seq: read.head, epoch: read.epoch, id: read.headId }));
       this.lastSeq = read.head;
     }
     this.#drainPending();
   }
 
-  /** The replay could not run (the broker is down); live entries flow again, unreplayed. */
-  abortReplay(): void {
+  /**
+   * The replay could not run (the broker is down); live entries flow again, unreplayed. A
+   * subscription that had nothing to replay (`silent`) is not told to resync: it missed nothing.
+   */
+  abortReplay(silent = false): void {
     if (!this.#replaying) return;
-    this.#write(resyncFrameText(this.topic));
+    if (!silent) this.#write(resyncFrameText(this.topic));
     this.lastSeq = undefined;
     this.#drainPending();
   }
@@ -152,7 +158,7 @@ export class Subscription {
     // The connection the entry was published except gets a skip in the entry's place, so its
     // client counts the seq without seeing a jump. The skip obeys the same bound as a message:
     // a sender that stops reading cannot pile up skips for every line it sends.
-    const prepared = entry.except === this.subscriber.id ? prepareMessage(skipFrameText(this.topic, entry.seq)) : frame();
+    const prepared = entry.except === this.subscriber.id ? prepareMessage(skipFrameText(this.topic, entry.seq, entry.epoch, entry.id)) : frame();
     const buffered = this.subscriber.peer.bufferedAmount;
     // An idle connection always takes the frame, so a message larger than the bound still
     // reaches consumers that keep up; the bound is then "max plus one frame".
