@@ -260,11 +260,11 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
     }
     if (point === undefined) {
       const at = { kind: 'complete', head: read.head, entries: [], epoch: read.epoch, anchor: read.headId } as const;
-      subscription.finishReplay(at, read.head, true);
+      await subscription.finishReplay(at, read.head, true);
       return { topic, seq: read.head, epoch: read.epoch, id: read.headId };
     }
     const checked = verifyPosition(read, point);
-    subscription.finishReplay(checked, point.seq);
+    await subscription.finishReplay(checked, point.seq, false, (after) => this.#requireSession().readAfter(topic, after));
     if (checked.kind === 'complete') return { topic, seq: point.seq, epoch: checked.epoch, id: checked.anchor ?? point.id };
     return { topic, seq: read.head, epoch: read.epoch, id: read.headId };
   }

@@ -39,6 +39,8 @@ export interface SubscriptionOwner {
 }
 
 export const SLOW_CONSUMER_CLOSE_REASON = 'slow consumer';
+/** How often a paced replay looks whether the connection drained. */
+const REPLAY_POLL_MS = 5;
 
 export class Subscription {
   /** The last seq this connection has accounted for: written, skipped or reported lost. */
@@ -76,13 +78,40 @@ export class Subscription {
    * Writes what the history read returned for `after`, then the live entries that arrived
    * meanwhile, skipping those the replay already covered (dedupe by seq).
    */
-  finishReplay(read: HistoryRead, after: number, announce = false): void {
+  async finishReplay(read: HistoryRead, after: number, announce = false, reread?: (after: number) => Promise<HistoryRead>): Promise<void> {
     if (!this.#replaying) return;
     if (read.kind === 'complete') {
       this.lastSeq = after;
       // A subscription from the head: the client keeps this position before any message comes.
       if (announce) this.#write(positionFrameText(this.topic, { seq: after, epoch: read.epoch, id: read.anchor }));
-      for (const entry of read.entries) this.#deliver(entry, () => prepareMessage(stampedFrameText(entry)));
+      let entries = read.entries;
+      for (;;) {
+        for (const entry of entries) {
+          const frame = prepareMessage(stampedFrameText(entry));
+          // Paced by the connection: a reading client gets the whole backlog, never a gap for it.
+          if (this.limits.policy === 'drop-with-gap' && !(await this.#room(frame.byteLength))) break;
+          this.#deliver(entry, () => frame);
+        }
+        // Live entries beyond the hold are still in history: read them instead of dropping them.
+        if (!this.#pendingOverflow || !reread || this.subscriber.closed) break;
+        this.#pending = undefined;
+        this.#pendingOverflow = undefined;
+        let next: HistoryRead;
+        try {
+          next = await reread(this.lastSeq ?? after);
+        } catch {
+          break;
+        }
+        if (next.kind === 'unknown' || next.epoch !== read.epoch) {
+          // The stream was reset while the backlog was read: what follows is another numbering.
+          this.#write(resyncFrameText(this.topic));
+          this.#write(positionFrameText(this.topic, { seq: next.head, epoch: next.epoch, id: next.headId }));
+          this.lastSeq = next.head;
+          break;
+        }
+        if (next.kind === 'truncated') this.reportLossWhileReplaying(next.from, next.to);
+        entries = next.entries;
+      }
     } else {
       this.#write(resyncFrameText(this.topic));
       // The client forgets its seq and starts again from the head, which it is told.
@@ -90,6 +119,25 @@ export class Subscription {
       this.lastSeq = read.head;
     }
     this.#drainPending();
+  }
+
+  /** During a paced replay: entries `from…to` left history meanwhile; announced as a gap. */
+  reportLossWhileReplaying(from: number, to: number): void {
+    if (this.lastSeq !== undefined && to <= this.lastSeq) return;
+    const start = this.lastSeq !== undefined ? Math.max(from, this.lastSeq + 1) : from;
+    this.#markDropped(start, to);
+    this.lastSeq = to;
+    this.flushGap(Number.POSITIVE_INFINITY);
+  }
+
+  /** Waits until the connection has room for `bytes` more (false once it is closed). */
+  async #room(bytes: number): Promise<boolean> {
+    for (;;) {
+      if (this.subscriber.closed) return false;
+      const buffered = this.subscriber.peer.bufferedAmount;
+      if (buffered === 0 || buffered + bytes <= this.limits.maxBufferedBytes) return true;
+      await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
+    }
   }
 
   /**

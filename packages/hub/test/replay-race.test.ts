@@ -96,3 +96,29 @@ describe('replay with live publishes during the history read', () => {
     await hub.close();
   });
 });
+
+describe('replay paced by backpressure', () => {
+  it('a backlog larger than the slow-consumer bound reaches a client that reads, completely, with live entries beyond the hold fetched from history', async () => {
+    const hub = createHub({
+      history: { maxCount: 1000, maxAgeMs: 60_000 },
+      slowConsumer: { maxBufferedBytes: 2_000, maxPending: 5, gapRetryMs: 10_000 },
+    });
+    const payload = 'x'.repeat(200);
+    for (let i = 1; i <= 100; i++) await hub.publish('t', 'e', payload);
+    const peer = new TestPeer();
+    peer.stalled = true;
+    // The client reads slowly: its buffer drains every few ms.
+    const reader = setInterval(() => peer.drain(), 3);
+    const subscribed = hub.subscribe(peer, 't', { after: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Live publishes while the backlog is paced out: more than the hold keeps.
+    expect(peer.seqs('t').length).toBeLessThan(100);
+    for (let i = 101; i <= 120; i++) await hub.publish('t', 'e', payload);
+    await subscribed;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clearInterval(reader);
+    expect(peer.seqs('t')).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    expect(peer.frames.filter((f) => f.t !== 'msg')).toEqual([]);
+    await hub.close();
+  });
+});
