@@ -136,7 +136,11 @@ export class Subscription {
       if (this.subscriber.closed) return false;
       const buffered = this.subscriber.peer.bufferedAmount;
       if (buffered === 0 || buffered + bytes <= this.limits.maxBufferedBytes) return true;
-      await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, REPLAY_POLL_MS);
+        // A replay waiting on a stalled connection does not keep the process alive.
+        (timer as { unref?: () => void }).unref?.();
+      });
     }
   }
 
