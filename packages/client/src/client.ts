@@ -5,6 +5,7 @@ import type { Protocol, ProtocolShape } from './protocol.js';
 import { createQueue, type QueuedItem } from './queue.js';
 import { jsonSerializer } from './serializer.js';
 import type {
+  StreamPosition,
   Client,
   ClientEvents,
   ClientOptions,
@@ -60,6 +61,26 @@ function defaultOnlineTarget(): OnlineEventTarget | undefined {
  * callback carries the generation it belongs to, so a late event from an abandoned socket
  * can never move the machine.
  */
+function place(seq: number, epoch: string | undefined, id: string | undefined): StreamPosition {
+  return { seq, ...(epoch === undefined ? {} : { epoch }), ...(id === undefined ? {} : { id }) };
+}
+
+/** `streams` as every server reads it; `at` (epoch and entry id) for servers that check them. */
+function resumeFrame(positions: ReadonlyMap<string, StreamPosition>): ClientFrame {
+  const streams: Record<string, number> = {};
+  const at: Record<string, { epoch?: string; id?: string }> = {};
+  let tagged = false;
+  for (const [topic, position] of positions) {
+    streams[topic] = position.seq;
+    if (position.epoch !== undefined || position.id !== undefined) {
+      const { seq: _seq, ...tags } = position;
+      at[topic] = tags;
+      tagged = true;
+    }
+  }
+  return tagged ? { t: 'resume', streams, at } : { t: 'resume', streams };
+}
+
 export function createClient<P extends ProtocolShape>(protocol: Protocol<P>, options: ClientOptions): Client<P> {
   const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (!WebSocketClass) throw new TypeError('No WebSocket implementation: pass options.WebSocket');
@@ -91,7 +112,8 @@ export function createClient<P extends ProtocolShape>(protocol: Protocol<P>, opt
     ttl: options.queueTtl ?? Infinity,
   });
   const pending = new Map<number, PendingRequest>();
-  const lastSeq = new Map<string, number>();
+  /** Per topic, the resume point: last seq accounted for, with its epoch and entry id when known. */
+  const lastSeq = new Map<string, StreamPosition>();
 
   let state: ClientState = 'idle';
   let socket: WebSocketLike | undefined;
@@ -187,7 +209,7 @@ export function createClient<P extends ProtocolShape>(protocol: Protocol<P>, opt
   function opened(): void {
     clearTimeout(connectTimer);
     stableTimer = setTimeout(() => (attempt = 0), minOpenTime);
-    if (resume && lastSeq.size > 0) transmit({ t: 'resume', streams: Object.fromEntries(lastSeq) });
+    if (resume && lastSeq.size > 0) transmit(resumeFrame(lastSeq));
     // Idempotent requests that were in flight when the last connection dropped go first: they are older than the queue.
     for (const request of pending.values()) {
       if (!request.sent && !request.queued) {
@@ -376,11 +398,18 @@ export function createClient<P extends ProtocolShape>(protocol: Protocol<P>, opt
    * Accounts for `seq` of `topic` (a stamped message, or a skip standing in for one): false
    * when it was already seen (a replay overlapping what arrived); a jump is reported as a gap.
    */
-  function advance(topic: string, seq: number): boolean {
+  function advance(topic: string, seq: number, epoch?: string, id?: string): boolean {
     const last = lastSeq.get(topic);
-    if (last !== undefined && seq <= last) return false;
-    if (last !== undefined && seq > last + 1) emit('gap', { topic, from: last + 1, to: seq - 1 });
-    lastSeq.set(topic, seq);
+    if (last !== undefined && epoch !== undefined && last.epoch !== undefined && epoch !== last.epoch) {
+      // Another numbering of the topic: the old seq says nothing about this one. The server
+      // says resync first; should it not have, the app is told here rather than left with a hole.
+      lastSeq.delete(topic);
+      emit('resync', { topic });
+    } else {
+      if (last !== undefined && seq <= last.seq) return false;
+      if (last !== undefined && seq > last.seq + 1) emit('gap', { topic, from: last.seq + 1, to: seq - 1 });
+    }
+    lastSeq.set(topic, place(seq, epoch ?? last?.epoch, id));
     return true;
   }
 
@@ -404,16 +433,27 @@ export function createClient<P extends ProtocolShape>(protocol: Protocol<P>, opt
         lastSeq.delete(frame.topic);
         emit('resync', { topic: frame.topic });
         return;
-      case 'gap':
-        lastSeq.set(frame.topic, Math.max(lastSeq.get(frame.topic) ?? 0, frame.to));
+      case 'pos': {
+        const last = lastSeq.get(frame.topic);
+        // The subscription's starting point: kept unless the client is already further along this stream.
+        if (last === undefined || last.epoch !== frame.epoch || frame.seq >= last.seq) {
+          lastSeq.set(frame.topic, place(frame.seq, frame.epoch, frame.id));
+        }
+        return;
+      }
+      case 'gap': {
+        const last = lastSeq.get(frame.topic);
+        // The entry at `to` was never seen: its id is unknown, the epoch stays.
+        if (last === undefined || frame.to > last.seq) lastSeq.set(frame.topic, place(frame.to, last?.epoch, undefined));
         emit('gap', { topic: frame.topic, from: frame.from, to: frame.to });
         return;
+      }
       case 'skip':
-        advance(frame.topic, frame.seq);
+        advance(frame.topic, frame.seq, frame.epoch, frame.id);
         return;
       case 'msg': {
         const { type, topic, seq } = frame;
-        if (topic !== undefined && seq !== undefined && !advance(topic, seq)) return;
+        if (topic !== undefined && seq !== undefined && !advance(topic, seq, frame.epoch, frame.id)) return;
         return validated(serverValidators[type], frame.data, (result) => {
           if (result.ok) messages.emit(type, result.value, topic === undefined ? {} : { topic, seq });
           else emit('invalid', { kind: 'payload', type, data: frame.data, issues: result.issues });
@@ -479,6 +519,13 @@ export function createClient<P extends ProtocolShape>(protocol: Protocol<P>, opt
     onEvent: events.on,
     connect,
     close,
+    position: (topic: string): StreamPosition | undefined => lastSeq.get(topic),
+    resumeFrom: (topic: string, position: StreamPosition): void => {
+      if (!Number.isSafeInteger(position.seq) || position.seq < 0) throw new RangeError('position.seq must be a non-negative integer');
+      const kept = place(position.seq, position.epoch, position.id);
+      lastSeq.set(topic, kept);
+      if (state === 'open' && resume) transmit(resumeFrame(new Map([[topic, kept]])));
+    },
   };
   // Deferred a microtask so the app can subscribe to the first state change.
   if (options.autoConnect ?? true) queueMicrotask(() => state === 'idle' && connect());

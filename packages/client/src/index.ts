@@ -18,6 +18,7 @@ export { jsonSerializer, type Serializer } from './serializer.js';
 export type { SchemaIssue, StandardResult, StandardSchemaV1, Validator } from './validate.js';
 export type {
   Client,
+  StreamPosition,
   ClientEvents,
   ClientOptions,
   ClientState,

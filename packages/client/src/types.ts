@@ -192,4 +192,23 @@ export interface Client<P extends ProtocolShape> {
   connect(): void;
   /** Closes for good (until `connect()`): no reconnect; queued messages and pending requests are dropped and reported. */
   close(code?: number, reason?: string): void;
+  /**
+   * The client's resume point for a topic: the last seq it accounted for, with the stream's
+   * epoch and that entry's id when the server gives them (known from the subscription's start,
+   * before any message arrives). Store it to resume later with `resumeFrom`.
+   */
+  position(topic: string): StreamPosition | undefined;
+  /**
+   * Resume a topic from a known position (e.g. one the app stored): it is sent in a `resume`
+   * frame now if connected, and on every (re)connect until the stream moves it on. The server
+   * replays what came after it, or answers `resync` if it is not a place in its stream.
+   */
+  resumeFrom(topic: string, position: StreamPosition): void;
+}
+
+/** A place in a topic's stream (see `@switchyard/wire`). */
+export interface StreamPosition {
+  readonly seq: number;
+  readonly epoch?: string;
+  readonly id?: string;
 }

@@ -545,3 +545,38 @@ describe('a binary serializer', () => {
     ]);
   });
 });
+
+describe('stream positions', () => {
+  const msg = (seq: number, epoch: string, id: string) => ({ t: 'msg', type: 'said', data: { from: 'x', text: `m${seq}` }, topic: 'room:a', seq, epoch, id });
+
+  it('keeps the pos frame as its resume point before any message, then epoch and id of each message, and sends them on resume', async () => {
+    const { client, fake, states } = await connected();
+    fake.last.receive({ t: 'pos', topic: 'room:a', seq: 4, epoch: 'E1', id: 'i4' });
+    expect(client.position('room:a')).toEqual({ seq: 4, epoch: 'E1', id: 'i4' });
+    fake.last.drop();
+    await vi.advanceTimersByTimeAsync(states.at(-1)!.delay!);
+    fake.last.open();
+    expect(fake.last.frames()[0]).toEqual({ t: 'resume', streams: { 'room:a': 4 }, at: { 'room:a': { epoch: 'E1', id: 'i4' } } });
+    fake.last.receive(msg(5, 'E1', 'i5'));
+    expect(client.position('room:a')).toEqual({ seq: 5, epoch: 'E1', id: 'i5' });
+  });
+
+  it('a message of another epoch without a resync first is reported as a resync, never taken as continuous', async () => {
+    const { client, fake } = await connected();
+    const log: unknown[] = [];
+    client.on('said', (data) => log.push(data.text));
+    client.onEvent('resync', (event) => log.push(event));
+    client.onEvent('gap', (event) => log.push(event));
+    fake.last.receive(msg(50, 'E1', 'a'));
+    fake.last.receive(msg(51, 'E2', 'b'));
+    expect(log).toEqual(['m50', { topic: 'room:a' }, 'm51']);
+    expect(client.position('room:a')).toEqual({ seq: 51, epoch: 'E2', id: 'b' });
+  });
+
+  it('resumeFrom sends a stored position at once when open, and again on reconnect', async () => {
+    const { client, fake } = await connected();
+    client.resumeFrom('room:a', { seq: 9, epoch: 'E1', id: 'i9' });
+    expect(fake.last.frames()).toEqual([{ t: 'resume', streams: { 'room:a': 9 }, at: { 'room:a': { epoch: 'E1', id: 'i9' } } }]);
+    expect(() => client.resumeFrom('room:a', { seq: -1 })).toThrow(RangeError);
+  });
+});

@@ -3,7 +3,8 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { expect, it } from 'vitest';
 
-const LIMIT = 4_096;
+// 4 KiB until stream positions (epoch, entry id, `pos`, resumeFrom) added ≈ 360 bytes gzipped.
+const LIMIT = 4_352;
 
 it(`the browser bundle (ESM, minified, gzipped) stays within ${LIMIT} bytes`, async () => {
   const result = await build({
@@ -14,6 +15,8 @@ it(`the browser bundle (ESM, minified, gzipped) stays within ${LIMIT} bytes`, as
     platform: 'browser',
     target: 'es2022',
     write: false,
+    // Workspace packages (@switchyard/wire) are read from src/, as everywhere in the repo's tests.
+    conditions: ['source'],
   });
   const code = result.outputFiles[0]!.contents;
   const gzipped = gzipSync(code, { level: 9 }).byteLength;

@@ -18,6 +18,20 @@ export interface BrokerEntry {
   readonly publishedAt: number;
   /** A connection id that must not receive this entry (publish to a topic except the sender). */
   readonly except: string | undefined;
+  /**
+   * The stream epoch this seq belongs to. Within one epoch a seq names one message only; a
+   * broker starts a new epoch whenever it cannot vouch for that (its data was lost or rolled back).
+   */
+  readonly epoch?: string | undefined;
+  /** The entry's id, unique within the topic: a resume names it so a reused seq is caught. */
+  readonly id?: string | undefined;
+}
+
+/** A place in a topic's stream (see `StreamPosition` in @switchyard/wire). */
+export interface BrokerPosition {
+  readonly seq: number;
+  readonly epoch?: string | undefined;
+  readonly id?: string | undefined;
 }
 
 export interface PublishRequest {
@@ -42,10 +56,18 @@ export interface PublishRequest {
  * - `unknown`: `after` is beyond the head: the numbering the caller knows is not this
  *   broker's (its data was lost or the process restarted).
  */
-export type HistoryRead =
+export type HistoryRead = (
   | { readonly kind: 'complete'; readonly head: number; readonly entries: readonly BrokerEntry[] }
   | { readonly kind: 'truncated'; readonly head: number; readonly from: number; readonly to: number; readonly entries: readonly BrokerEntry[] }
-  | { readonly kind: 'unknown'; readonly head: number };
+  | { readonly kind: 'unknown'; readonly head: number }
+) & {
+  /** The topic's current epoch (brokers with epochs). */
+  readonly epoch?: string | undefined;
+  /** The id of the retained entry at seq `after`, if history still holds it. */
+  readonly anchor?: string | undefined;
+  /** The id of the entry at the head, if history holds it. */
+  readonly headId?: string | undefined;
+};
 
 export interface HistoryOptions {
   /** Entries kept per topic. */

@@ -3,12 +3,14 @@
  * it: JSON text, built by concatenation so a published payload is serialized once and never
  * parsed again on its way to subscribers.
  */
-import type { GapFrame, ResyncFrame, SkipFrame } from '@switchyard/wire';
-import type { BrokerEntry } from './broker.js';
+import type { GapFrame, PositionFrame, ResyncFrame, SkipFrame } from '@switchyard/wire';
+import type { BrokerEntry, BrokerPosition } from './broker.js';
 
 /** `{"t":"msg","type":…,"topic":…,"seq":…,"data":…}` — a `StampedEventFrame`. */
 export function stampedFrameText(entry: BrokerEntry): string {
-  const head = `{"t":"msg","type":${JSON.stringify(entry.type)},"topic":${JSON.stringify(entry.topic)},"seq":${entry.seq}`;
+  let head = `{"t":"msg","type":${JSON.stringify(entry.type)},"topic":${JSON.stringify(entry.topic)},"seq":${entry.seq}`;
+  if (entry.epoch !== undefined) head += `,"epoch":${JSON.stringify(entry.epoch)}`;
+  if (entry.id !== undefined) head += `,"id":${JSON.stringify(entry.id)}`;
   return entry.data === undefined ? `${head}}` : `${head},"data":${entry.data}}`;
 }
 
@@ -24,8 +26,20 @@ export function gapFrameText(topic: string, from: number, to: number): string {
 }
 
 /** Stands in for an entry published except this connection: the client advances past `seq`. */
-export function skipFrameText(topic: string, seq: number): string {
-  const frame: SkipFrame = { t: 'skip', topic, seq };
+export function skipFrameText(topic: string, seq: number, epoch?: string, id?: string): string {
+  const frame: SkipFrame = { t: 'skip', topic, seq, ...(epoch === undefined ? {} : { epoch }), ...(id === undefined ? {} : { id }) };
+  return JSON.stringify(frame);
+}
+
+/** The topic's position as a client should keep it (sent when a subscription starts and after a resync). */
+export function positionFrameText(topic: string, position: BrokerPosition): string {
+  const frame: PositionFrame = {
+    t: 'pos',
+    topic,
+    seq: position.seq,
+    ...(position.epoch === undefined ? {} : { epoch: position.epoch }),
+    ...(position.id === undefined ? {} : { id: position.id }),
+  };
   return JSON.stringify(frame);
 }
 

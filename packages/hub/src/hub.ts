@@ -9,6 +9,7 @@ import type { PeerConnection, SendResult } from '@switchyard/codec';
 import type { Broker, BrokerEntry, BrokerSession, BrokerStatus, PresenceChange, PresenceLeaveReason, PresenceMember } from './broker.js';
 import { assertTopic, HubClosedError } from './errors.js';
 import { eventFrameText, serializePayload } from './frames.js';
+import { verifyPosition } from './history.js';
 import { MemoryBroker } from './memory-broker.js';
 import { resolveOptions, type HubOptions, type ResolvedHubOptions, type UntypedProtocol } from './options.js';
 import {
@@ -33,11 +34,27 @@ export interface Published {
 export interface SubscribeOptions {
   /** The last seq the client saw: what came after it is replayed first. Default: live only. */
   readonly after?: number;
+  /**
+   * The epoch and entry id of `after`, as the client received them. When given, a replay
+   * happens only if they are those of the topic's stream; otherwise the client gets `resync`.
+   */
+  readonly epoch?: string;
+  readonly id?: string;
+}
+
+/** Where a subscription started: the topic's position then (what the client was sent as `pos`). */
+export interface SubscribePosition {
+  readonly topic: string;
+  readonly seq: number;
+  readonly epoch?: string | undefined;
+  readonly id?: string | undefined;
 }
 
 /** One retained message, as `history` returns it (the payload parsed back from JSON). */
 export interface HistoryMessage {
   readonly seq: number;
+  readonly epoch?: string | undefined;
+  readonly id?: string | undefined;
   readonly type: string;
   readonly data: unknown;
   readonly publishedAt: number;
@@ -49,8 +66,8 @@ export interface HistoryMessage {
  * when some are gone (or `after` is from another numbering). `head` is the topic's last seq.
  */
 export type HistoryResult =
-  | { readonly kind: 'messages'; readonly head: number; readonly messages: readonly HistoryMessage[] }
-  | { readonly kind: 'resync'; readonly head: number };
+  | { readonly kind: 'messages'; readonly head: number; readonly epoch?: string | undefined; readonly messages: readonly HistoryMessage[] }
+  | { readonly kind: 'resync'; readonly head: number; readonly epoch?: string | undefined };
 
 export interface HubEvents<Meta> {
   /** A member joined, updated its metadata or left a topic's presence, on any node. */
@@ -80,7 +97,12 @@ export interface Hub<P extends ProtocolShape = UntypedProtocol, Meta = unknown, 
    * false when it belongs to the app. Accepts the text of a frame or an already decoded value.
    */
   handle(peer: PeerConnection, message: unknown): boolean;
-  subscribe(peer: PeerConnection, topic: Topic, options?: SubscribeOptions): Promise<void>;
+  /**
+   * Subscribes the connection. Resolves with the position the subscription starts from (the
+   * topic's head, or the client's resume point), which the client is also sent as a `pos`
+   * frame; `undefined` when the connection was already subscribed or closed.
+   */
+  subscribe(peer: PeerConnection, topic: Topic, options?: SubscribeOptions): Promise<SubscribePosition | undefined>;
   unsubscribe(peer: PeerConnection, topic: Topic): void;
   /** Topics the connection is subscribed to. */
   topicsOf(peer: PeerConnection): Topic[];
@@ -92,8 +114,8 @@ export interface Hub<P extends ProtocolShape = UntypedProtocol, Meta = unknown, 
     data: ServerMessages<P>[K],
     options?: PublishOptions,
   ): Promise<Published>;
-  /** The retained messages of a topic after `after`, by the same rule a resume follows. */
-  history(topic: Topic, after: number): Promise<HistoryResult>;
+  /** The retained messages of a topic after `after`, by the same rule a resume follows (with `epoch`/`id`, checked as a resume is). */
+  history(topic: Topic, after: number, at?: { readonly epoch?: string; readonly id?: string }): Promise<HistoryResult>;
   /** An unstamped event to one connection of this node. */
   send<K extends ServerMessageType<P>>(peer: PeerConnection, type: K, data: ServerMessages<P>[K]): SendResult;
   readonly presence: HubPresence<Meta>;
@@ -107,7 +129,13 @@ interface PeerState extends SubscriberPeer {
   readonly subscriptions: Map<string, Subscription>;
   /** Created on first use: most connections never join presence or resume. */
   presence: Set<string> | undefined;
-  resumePoints: Map<string, number> | undefined;
+  resumePoints: Map<string, ResumePoint> | undefined;
+}
+
+interface ResumePoint {
+  readonly seq: number;
+  readonly epoch?: string | undefined;
+  readonly id?: string | undefined;
 }
 
 export function createHub<P extends ProtocolShape = UntypedProtocol, Meta = unknown, Topic extends string = string>(
@@ -191,40 +219,54 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
     }
     const parsed = parseClientFrame(value);
     if (!parsed.ok || parsed.frame.t !== 'resume') return false;
-    this.#resume(peer, parsed.frame.streams);
+    this.#resume(peer, parsed.frame.streams, parsed.frame.at);
     return true;
   }
 
-  async subscribe(peer: PeerConnection, topic: Topic, options: SubscribeOptions = {}): Promise<void> {
+  async subscribe(peer: PeerConnection, topic: Topic, options: SubscribeOptions = {}): Promise<SubscribePosition | undefined> {
     assertTopic(topic);
     this.#assertOpen();
     const state = this.#state(peer);
-    if (state.closed || state.subscriptions.has(topic)) return;
-    const after = options.after ?? state.resumePoints?.get(topic);
+    if (state.closed || state.subscriptions.has(topic)) return undefined;
+    const point: ResumePoint | undefined =
+      options.after !== undefined ? { seq: options.after, epoch: options.epoch, id: options.id } : state.resumePoints?.get(topic);
     state.resumePoints?.delete(topic);
     const channel = this.#channel(topic);
     const subscription = new Subscription(topic, state, this.#limits[this.#options.policyFor(topic)], this.#owner);
     state.subscriptions.set(topic, subscription);
     channel.subscriptions.set(state.id, subscription);
-    if (after !== undefined) subscription.beginReplay();
+    // Live entries wait until the position (or the replay) is known, so they come after it.
+    subscription.beginReplay();
     try {
       await channel.ready;
     } catch (error) {
       this.#drop(state, topic);
       throw error;
     }
-    if (after === undefined || state.subscriptions.get(topic) !== subscription) return;
+    if (state.subscriptions.get(topic) !== subscription) return undefined;
     let read;
     try {
-      read = await this.#requireSession().readAfter(topic, after);
+      // From the head: a read past any seq answers the head, its epoch and its entry id.
+      read = await this.#requireSession().readAfter(topic, point?.seq ?? Number.MAX_SAFE_INTEGER);
     } catch (error) {
-      subscription.abortReplay();
+      subscription.abortReplay(point === undefined);
       this.#emit('error', error);
-      return;
+      return undefined;
     }
     // The node now knows the topic's head: a later jump past it is a loss to repair.
-    if (channel.lastSeq === undefined && this.#channels.get(topic) === channel) channel.lastSeq = read.head;
-    subscription.finishReplay(read, after);
+    if (channel.lastSeq === undefined && this.#channels.get(topic) === channel) {
+      channel.lastSeq = read.head;
+      channel.epoch ??= read.epoch;
+    }
+    if (point === undefined) {
+      const at = { kind: 'complete', head: read.head, entries: [], epoch: read.epoch, anchor: read.headId } as const;
+      await subscription.finishReplay(at, read.head, true);
+      return { topic, seq: read.head, epoch: read.epoch, id: read.headId };
+    }
+    const checked = verifyPosition(read, point);
+    await subscription.finishReplay(checked, point.seq, false, (after) => this.#requireSession().readAfter(topic, after));
+    if (checked.kind === 'complete') return { topic, seq: point.seq, epoch: checked.epoch, id: checked.anchor ?? point.id };
+    return { topic, seq: read.head, epoch: read.epoch, id: read.headId };
   }
 
   unsubscribe(peer: PeerConnection, topic: Topic): void {
@@ -266,18 +308,21 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
     return peer.send(eventFrameText(type, serializePayload(data)));
   }
 
-  async history(topic: Topic, after: number): Promise<HistoryResult> {
+  async history(topic: Topic, after: number, at: { readonly epoch?: string; readonly id?: string } = {}): Promise<HistoryResult> {
     assertTopic(topic);
     this.#assertOpen();
     if (!Number.isSafeInteger(after) || after < 0) throw new RangeError(`after must be a non-negative integer, got ${after}`);
     await this.ready;
-    const read = await this.#requireSession().readAfter(topic, after);
-    if (read.kind !== 'complete') return { kind: 'resync', head: read.head };
+    const read = verifyPosition(await this.#requireSession().readAfter(topic, after), { seq: after, ...at });
+    if (read.kind !== 'complete') return { kind: 'resync', head: read.head, epoch: read.epoch };
     return {
       kind: 'messages',
       head: read.head,
+      epoch: read.epoch,
       messages: read.entries.map((entry) => ({
         seq: entry.seq,
+        epoch: entry.epoch,
+        id: entry.id,
         type: entry.type,
         data: entry.data === undefined ? undefined : (JSON.parse(entry.data) as unknown),
         publishedAt: entry.publishedAt,
@@ -335,7 +380,11 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
     // The state stays in the WeakMap: a closed connection used again is recognised as closed.
   }
 
-  #resume(peer: PeerConnection, streams: Readonly<Record<string, number>>): void {
+  #resume(
+    peer: PeerConnection,
+    streams: Readonly<Record<string, number>>,
+    at: Readonly<Record<string, { readonly epoch?: string; readonly id?: string }>> = {},
+  ): void {
     const state = this.#state(peer);
     let named = 0;
     for (const topic of Object.keys(streams)) {
@@ -343,7 +392,8 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
       const seq = streams[topic];
       if (seq === undefined || topic.length === 0 || topic.length > 256) continue;
       if (state.subscriptions.has(topic)) continue;
-      (state.resumePoints ??= new Map()).set(topic, seq);
+      const place = at[topic];
+      (state.resumePoints ??= new Map()).set(topic, { seq, epoch: place?.epoch, id: place?.id });
       void Promise.resolve()
         .then(() => this.#options.canResume(peer, topic))
         .then((allowed) => {

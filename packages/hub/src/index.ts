@@ -1,5 +1,5 @@
 export { createHub } from './hub.js';
-export type { HistoryMessage, HistoryResult, Hub, HubEvents, HubPresence, PublishOptions, Published, SubscribeOptions } from './hub.js';
+export type { HistoryMessage, HistoryResult, Hub, HubEvents, HubPresence, PublishOptions, Published, SubscribeOptions, SubscribePosition } from './hub.js';
 export { DEFAULTS as HUB_DEFAULTS } from './options.js';
 export type { HubOptions, SlowConsumerOptions, UntypedProtocol } from './options.js';
 export { MemoryBroker } from './memory-broker.js';
@@ -8,6 +8,7 @@ export type {
   Broker,
   BrokerContext,
   BrokerEntry,
+  BrokerPosition,
   BrokerSession,
   BrokerStatus,
   HistoryOptions,
@@ -17,7 +18,7 @@ export type {
   PresenceMember,
   PublishRequest,
 } from './broker.js';
-export { classifyRead, retainedSuffix, TopicHistory } from './history.js';
+export { classifyRead, newEpoch, retainedSuffix, TopicHistory, verifyPosition } from './history.js';
 export { BrokerUnavailableError, HubClosedError, HubError, InvalidTopicError, MAX_TOPIC_LENGTH } from './errors.js';
 export type { HubErrorCode } from './errors.js';
 export type { SlowConsumerPolicy } from './subscription.js';

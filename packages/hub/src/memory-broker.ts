@@ -46,13 +46,16 @@ export class MemoryBroker implements Broker {
     return {
       publish: async (request) => {
         const history = this.#topicHistory(request.topic);
+        const seq = history.nextSeq(request.floor);
         const entry: BrokerEntry = {
           topic: request.topic,
-          seq: history.nextSeq(request.floor),
+          seq,
+          id: seq.toString(36),
           type: request.type,
           data: request.data,
           publishedAt: request.publishedAt,
           except: request.except,
+          epoch: history.epoch,
         };
         history.append(entry, now());
         const nodes = this.#subscribers.get(request.topic);

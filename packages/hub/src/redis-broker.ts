@@ -26,7 +26,7 @@ import type {
   PublishRequest,
 } from './broker.js';
 import { BrokerUnavailableError } from './errors.js';
-import { classifyRead, retainedSuffix } from './history.js';
+import { classifyRead, newEpoch, retainedSuffix } from './history.js';
 import {
   PRESENCE_HEARTBEAT_SCRIPT,
   PRESENCE_JOIN_SCRIPT,
@@ -154,16 +154,19 @@ class RedisSession implements BrokerSession {
       ...(request.except === undefined ? {} : { x: request.except }),
     };
     const { history } = this.#context;
-    const seq = await this.#run(SCRIPTS.publish, [this.#seqKey(request.topic), this.#logKey(request.topic)], [
+    const [seq, epoch, id] = (await this.#run(SCRIPTS.publish, this.#topicKeys(request.topic), [
       this.#channel(request.topic),
       request.floor,
       history.maxCount,
       history.maxAgeMs,
       JSON.stringify(body),
-    ]);
+      newEpoch(),
+    ])) as [number, string, string];
     return {
       topic: request.topic,
       seq: Number(seq),
+      epoch: String(epoch),
+      id: String(id),
       type: request.type,
       data: request.data,
       publishedAt: request.publishedAt,
@@ -191,17 +194,19 @@ class RedisSession implements BrokerSession {
 
   async readAfter(topic: string, after: number): Promise<HistoryRead> {
     const { maxCount, maxAgeMs } = this.#context.history;
-    const reply = (await this.#run(SCRIPTS.read, [this.#seqKey(topic), this.#logKey(topic)], [after, maxCount])) as [
+    const reply = (await this.#run(SCRIPTS.read, this.#topicKeys(topic), [after, maxCount, newEpoch()])) as [
       number,
       Array<[string, string[]]>,
+      string,
     ];
     const head = Number(reply[0]);
+    const epoch = String(reply[2]);
     const entries: BrokerEntry[] = [];
     for (let i = reply[1].length - 1; i >= 0; i--) {
-      const entry = this.#parseStreamEntry(topic, reply[1][i]!);
+      const entry = this.#parseStreamEntry(topic, reply[1][i]!, epoch);
       if (entry) entries.push(entry);
     }
-    return classifyRead(after, head, retainedSuffix(entries, this.#context.now(), maxAgeMs));
+    return classifyRead(after, head, retainedSuffix(entries, this.#context.now(), maxAgeMs), epoch);
   }
 
   async raiseFloor(topic: string, floor: number): Promise<void> {
@@ -299,24 +304,30 @@ class RedisSession implements BrokerSession {
       return;
     }
     const topic = channel.slice(this.#channelPrefix().length);
-    const colon = message.indexOf(':');
-    const seq = Number(message.slice(0, colon));
-    const entry = this.#entry(topic, seq, message.slice(colon + 1));
+    // `seq:epoch:id:body` (epoch and id hold no colon; the body is JSON).
+    const c1 = message.indexOf(':');
+    const c2 = message.indexOf(':', c1 + 1);
+    const c3 = message.indexOf(':', c2 + 1);
+    if (c1 < 0 || c2 < 0 || c3 < 0) return;
+    const seq = Number(message.slice(0, c1));
+    const entry = this.#entry(topic, seq, message.slice(c3 + 1), message.slice(c1 + 1, c2), message.slice(c2 + 1, c3));
     if (entry) this.#context.onEntry(entry);
   }
 
-  #parseStreamEntry(topic: string, raw: [string, string[]]): BrokerEntry | undefined {
+  #parseStreamEntry(topic: string, raw: [string, string[]], epoch: string): BrokerEntry | undefined {
     const fields = raw[1];
     let seq = Number.NaN;
     let body: string | undefined;
+    let entryEpoch = epoch;
     for (let i = 0; i + 1 < fields.length; i += 2) {
       if (fields[i] === 's') seq = Number(fields[i + 1]);
       else if (fields[i] === 'b') body = fields[i + 1];
+      else if (fields[i] === 'e') entryEpoch = fields[i + 1]!;
     }
-    return body === undefined ? undefined : this.#entry(topic, seq, body);
+    return body === undefined ? undefined : this.#entry(topic, seq, body, entryEpoch, raw[0]);
   }
 
-  #entry(topic: string, seq: number, bodyText: string): BrokerEntry | undefined {
+  #entry(topic: string, seq: number, bodyText: string, epoch: string, id: string): BrokerEntry | undefined {
     if (!Number.isSafeInteger(seq) || seq < 1) return undefined;
     let body: EntryBody;
     try {
@@ -325,7 +336,7 @@ class RedisSession implements BrokerSession {
       return undefined;
     }
     if (typeof body.y !== 'string') return undefined;
-    return { topic, seq, type: body.y, data: body.d, publishedAt: Number(body.ts), except: body.x };
+    return { topic, seq, type: body.y, data: body.d, publishedAt: Number(body.ts), except: body.x, epoch, id };
   }
 
   // ── presence upkeep ──────────────────────────────────────────────────────
@@ -410,6 +421,11 @@ class RedisSession implements BrokerSession {
   #unavailable(error: unknown): unknown {
     if (error instanceof Error && error.name === 'ReplyError') return error;
     return new BrokerUnavailableError('the Redis connection failed during the operation', 'unknown', { cause: error });
+  }
+
+  /** The keys of a topic's stream: seq counter, history, meta (epoch). One hash slot. */
+  #topicKeys(topic: string): string[] {
+    return [this.#seqKey(topic), this.#logKey(topic), `${this.#prefix}{${topic}}:meta`];
   }
 
   #seqKey(topic: string): string {

@@ -5,41 +5,63 @@
  */
 
 /**
- * KEYS: seq counter, history stream. ARGV: channel, floor, maxCount, maxAgeMs, body.
- * Returns the seq. The stream is trimmed by count (MAXLEN) and by age on Redis's own clock
- * (MINID), and expires when the topic goes quiet for longer than the age limit.
+ * The topic's epoch, kept in the topic's meta hash with the id of the Redis process run that
+ * vouched for it. A Redis that came back empty has no meta: a new epoch begins. A Redis that
+ * restarted (from an RDB snapshot, an AOF that lost its tail, a promoted replica) has a new
+ * run id: whatever it holds may be older than what clients saw, so a new epoch begins too.
+ * Within one epoch of one run, the seq counter only grows: a seq never names two messages.
+ * KEYS[3] is the meta hash; ARGV[6] (publish) / ARGV[3] (read) the candidate epoch.
  */
-export const PUBLISH_SCRIPT = `
+const EPOCH = (candidate: string): string => `
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') or ''
+local meta = redis.call('HMGET', KEYS[3], 'e', 'r')
+local epoch = meta[1]
+if (not epoch) or meta[2] ~= run then
+  epoch = ${candidate}
+  redis.call('HSET', KEYS[3], 'e', epoch, 'r', run)
+end
+`;
+
+/**
+ * KEYS: seq counter, history stream, meta hash. ARGV: channel, floor, maxCount, maxAgeMs,
+ * body, candidate epoch. Returns { seq, epoch, entry id }. The stream is trimmed by count
+ * (MAXLEN) and by age on Redis's own clock (MINID), and expires when the topic goes quiet for
+ * longer than the age limit. The pub/sub message is `seq:epoch:id:body`.
+ */
+export const PUBLISH_SCRIPT = `${EPOCH('ARGV[6]')}
 local floor = tonumber(ARGV[2])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if current < floor then redis.call('SET', KEYS[1], floor) end
 local seq = redis.call('INCR', KEYS[1])
 local maxCount = tonumber(ARGV[3])
 local maxAge = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local id = t[1] .. '-' .. t[2]
 if maxCount > 0 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', maxCount, '*', 's', seq, 'b', ARGV[5])
-  local t = redis.call('TIME')
+  id = redis.call('XADD', KEYS[2], 'MAXLEN', maxCount, '*', 's', seq, 'e', epoch, 'b', ARGV[5])
   local cutoff = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - maxAge
   if cutoff > 0 then redis.call('XTRIM', KEYS[2], 'MINID', cutoff) end
   redis.call('PEXPIRE', KEYS[2], maxAge + 60000)
 end
-redis.call('PUBLISH', ARGV[1], seq .. ':' .. ARGV[5])
-return seq
+redis.call('PUBLISH', ARGV[1], seq .. ':' .. epoch .. ':' .. id .. ':' .. ARGV[5])
+return { seq, epoch, id }
 `;
 
 /**
- * KEYS: seq counter, history stream. ARGV: after, maxCount.
- * Returns { head, entries newest first (at most the ones after \`after\`) } read atomically.
+ * KEYS: seq counter, history stream, meta hash. ARGV: after, maxCount, candidate epoch.
+ * Returns { head, entries newest first, epoch } read atomically: the entries after \`after\`
+ * (at most maxCount) plus the one at \`after\` itself when retained, so a resume can check it
+ * is the entry the client saw; at or past the head, just the newest entry (the head's id).
  */
-export const READ_SCRIPT = `
+export const READ_SCRIPT = `${EPOCH('ARGV[3]')}
 local head = tonumber(redis.call('GET', KEYS[1]) or '0')
 local after = tonumber(ARGV[1])
-if after >= head then return { head, {} } end
-local n = head - after
 local maxCount = tonumber(ARGV[2])
-if n > maxCount then n = maxCount end
-if n < 1 then return { head, {} } end
-return { head, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', n) }
+if maxCount < 1 or head < 1 then return { head, {}, epoch } end
+local n = 1
+if after < head then n = head - after + 1 end
+if n > maxCount + 1 then n = maxCount + 1 end
+return { head, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', n), epoch }
 `;
 
 /** KEYS: seq counter. ARGV: floor. */

@@ -7,7 +7,7 @@
 import { CloseCode, prepareMessage } from '@switchyard/codec';
 import type { PeerConnection, PreparedMessage } from '@switchyard/codec';
 import type { BrokerEntry, HistoryRead } from './broker.js';
-import { gapFrameText, resyncFrameText, skipFrameText, stampedFrameText } from './frames.js';
+import { gapFrameText, positionFrameText, resyncFrameText, skipFrameText, stampedFrameText } from './frames.js';
 
 export type SlowConsumerPolicy = 'drop-with-gap' | 'close';
 
@@ -39,6 +39,8 @@ export interface SubscriptionOwner {
 }
 
 export const SLOW_CONSUMER_CLOSE_REASON = 'slow consumer';
+/** How often a paced replay looks whether the connection drained. */
+const REPLAY_POLL_MS = 5;
 
 export class Subscription {
   /** The last seq this connection has accounted for: written, skipped or reported lost. */
@@ -76,23 +78,79 @@ export class Subscription {
    * Writes what the history read returned for `after`, then the live entries that arrived
    * meanwhile, skipping those the replay already covered (dedupe by seq).
    */
-  finishReplay(read: HistoryRead, after: number): void {
+  async finishReplay(read: HistoryRead, after: number, announce = false, reread?: (after: number) => Promise<HistoryRead>): Promise<void> {
     if (!this.#replaying) return;
     if (read.kind === 'complete') {
       this.lastSeq = after;
-      for (const entry of read.entries) this.#deliver(entry, () => prepareMessage(stampedFrameText(entry)));
+      // A subscription from the head: the client keeps this position before any message comes.
+      if (announce) this.#write(positionFrameText(this.topic, { seq: after, epoch: read.epoch, id: read.anchor }));
+      let entries = read.entries;
+      for (;;) {
+        for (const entry of entries) {
+          const frame = prepareMessage(stampedFrameText(entry));
+          // Paced by the connection: a reading client gets the whole backlog, never a gap for it.
+          if (this.limits.policy === 'drop-with-gap' && !(await this.#room(frame.byteLength))) break;
+          this.#deliver(entry, () => frame);
+        }
+        // Live entries beyond the hold are still in history: read them instead of dropping them.
+        if (!this.#pendingOverflow || !reread || this.subscriber.closed) break;
+        this.#pending = undefined;
+        this.#pendingOverflow = undefined;
+        let next: HistoryRead;
+        try {
+          next = await reread(this.lastSeq ?? after);
+        } catch {
+          break;
+        }
+        if (next.kind === 'unknown' || next.epoch !== read.epoch) {
+          // The stream was reset while the backlog was read: what follows is another numbering.
+          this.#write(resyncFrameText(this.topic));
+          this.#write(positionFrameText(this.topic, { seq: next.head, epoch: next.epoch, id: next.headId }));
+          this.lastSeq = next.head;
+          break;
+        }
+        if (next.kind === 'truncated') this.reportLossWhileReplaying(next.from, next.to);
+        entries = next.entries;
+      }
     } else {
       this.#write(resyncFrameText(this.topic));
-      // The client forgets its seq and takes the next stamped message as it comes.
+      // The client forgets its seq and starts again from the head, which it is told.
+      this.#write(positionFrameText(this.topic, { seq: read.head, epoch: read.epoch, id: read.headId }));
       this.lastSeq = read.head;
     }
     this.#drainPending();
   }
 
-  /** The replay could not run (the broker is down); live entries flow again, unreplayed. */
-  abortReplay(): void {
+  /** During a paced replay: entries `from…to` left history meanwhile; announced as a gap. */
+  reportLossWhileReplaying(from: number, to: number): void {
+    if (this.lastSeq !== undefined && to <= this.lastSeq) return;
+    const start = this.lastSeq !== undefined ? Math.max(from, this.lastSeq + 1) : from;
+    this.#markDropped(start, to);
+    this.lastSeq = to;
+    this.flushGap(Number.POSITIVE_INFINITY);
+  }
+
+  /** Waits until the connection has room for `bytes` more (false once it is closed). */
+  async #room(bytes: number): Promise<boolean> {
+    for (;;) {
+      if (this.subscriber.closed) return false;
+      const buffered = this.subscriber.peer.bufferedAmount;
+      if (buffered === 0 || buffered + bytes <= this.limits.maxBufferedBytes) return true;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, REPLAY_POLL_MS);
+        // A replay waiting on a stalled connection does not keep the process alive.
+        (timer as { unref?: () => void }).unref?.();
+      });
+    }
+  }
+
+  /**
+   * The replay could not run (the broker is down); live entries flow again, unreplayed. A
+   * subscription that had nothing to replay (`silent`) is not told to resync: it missed nothing.
+   */
+  abortReplay(silent = false): void {
     if (!this.#replaying) return;
-    this.#write(resyncFrameText(this.topic));
+    if (!silent) this.#write(resyncFrameText(this.topic));
     this.lastSeq = undefined;
     this.#drainPending();
   }
@@ -152,7 +210,7 @@ export class Subscription {
     // The connection the entry was published except gets a skip in the entry's place, so its
     // client counts the seq without seeing a jump. The skip obeys the same bound as a message:
     // a sender that stops reading cannot pile up skips for every line it sends.
-    const prepared = entry.except === this.subscriber.id ? prepareMessage(skipFrameText(this.topic, entry.seq)) : frame();
+    const prepared = entry.except === this.subscriber.id ? prepareMessage(skipFrameText(this.topic, entry.seq, entry.epoch, entry.id)) : frame();
     const buffered = this.subscriber.peer.bufferedAmount;
     // An idle connection always takes the frame, so a message larger than the bound still
     // reaches consumers that keep up; the bound is then "max plus one frame".

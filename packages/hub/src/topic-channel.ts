@@ -19,6 +19,8 @@ export class TopicChannel {
   readonly subscriptions = new Map<string, Subscription>();
   /** The last seq passed on to subscribers. */
   lastSeq: number | undefined;
+  /** The stream epoch `lastSeq` belongs to (brokers with epochs). */
+  epoch: string | undefined;
   /** Resolves once the broker delivers every later entry of the topic to this node. */
   ready: Promise<void> = Promise.resolve();
   #catchingUp = false;
@@ -40,6 +42,12 @@ export class TopicChannel {
       else this.#bufferOverflow = true;
       return;
     }
+    if (entry.epoch !== undefined && this.epoch !== undefined && entry.epoch !== this.epoch) {
+      // A new numbering of the topic began (the broker lost or rolled back data): the seqs the
+      // subscribers hold name other messages now; each is told to resync.
+      this.#resyncAll();
+    }
+    if (entry.epoch !== undefined) this.epoch = entry.epoch;
     if (this.lastSeq !== undefined && entry.seq <= this.lastSeq) return;
     if (this.lastSeq !== undefined && entry.seq > this.lastSeq + 1) {
       this.#buffer.push(entry);
@@ -89,12 +97,15 @@ export class TopicChannel {
   }
 
   async #finishCatchUp(read: HistoryRead, after: number): Promise<void> {
-    if (read.kind === 'unknown') {
+    const epochChanged = read.epoch !== undefined && this.epoch !== undefined && read.epoch !== this.epoch;
+    if (read.kind === 'unknown' || epochChanged) {
       // The broker lost its data: numbering must go on above what clients have seen before
       // anyone is told to resync, or a publish from another node could reuse their seqs.
       await this.history.raiseFloor(this.topic, after).catch(this.onError);
       this.#resyncAll();
+      this.epoch = read.epoch;
     } else {
+      if (read.epoch !== undefined) this.epoch = read.epoch;
       if (read.kind === 'truncated') {
         for (const subscription of this.subscriptions.values()) subscription.reportLoss(read.from, read.to);
         this.lastSeq = read.to;
@@ -112,6 +123,8 @@ export class TopicChannel {
 
   #resyncAll(): void {
     this.lastSeq = undefined;
+    // The next numbering is taken as it comes (its epoch is adopted without another resync).
+    this.epoch = undefined;
     for (const subscription of this.subscriptions.values()) subscription.resync();
   }
 

@@ -102,8 +102,9 @@ describe('topics', () => {
   it('holds a skip to the slow-consumer bound like a message: a stalled sender is told the seq is lost instead', async () => {
     const hub = createHub<Chat>({ slowConsumer: { maxBufferedBytes: 100, gapRetryMs: 10_000 } });
     const sender = new TestPeer();
-    sender.stalled = true;
     await hub.subscribe(sender, 'room');
+    // The subscription's `pos` frame went out while the connection was still reading.
+    sender.stalled = true;
     await hub.publish('room', 'note', 'x'.repeat(200));
     await hub.publish('room', 'note', 'mine', { except: sender });
     expect(sender.seqs('room')).toEqual([1]);

@@ -60,11 +60,11 @@ describe('RedisBroker', () => {
     for (let i = 0; i < 60; i++) publishes.push([a!, b!, c!][i % 3]!.publish('room', 'e', i));
     const seqs = (await Promise.all(publishes)).map((p) => p.seq).sort((x, y) => x - y);
     expect(seqs).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
-    await until(() => peers.every(({ peer }) => peer.texts.length === 60), 'every delivery');
-    const reference = peers[0]!.peer.texts;
+    await until(() => peers.every(({ peer }) => peer.frames.length === 60), 'every delivery');
+    const reference = peers[0]!.peer.frames;
     for (const { peer } of peers) {
       expect(peer.seqs('room')).toEqual(seqs);
-      expect(peer.texts).toEqual(reference);
+      expect(peer.frames).toEqual(reference);
     }
   }, 20_000);
 
@@ -77,7 +77,7 @@ describe('RedisBroker', () => {
     await b!.publish('room', 'e', 1);
     await a!.publish('room', 'e', 2, { except: sender });
     await b!.publish('room', 'e', 3);
-    await until(() => [sender, neighbour, remote].every((peer) => peer.texts.length === 3), 'every delivery');
+    await until(() => [sender, neighbour, remote].every((peer) => peer.frames.length === 3), 'every delivery');
     expect(sender.frames.map((f) => f.t)).toEqual(['msg', 'skip', 'msg']);
     expect(sender.frames[1]).toEqual({ t: 'skip', topic: 'room', seq: 2 });
     expect(neighbour.seqs('room')).toEqual([1, 2, 3]);
@@ -98,17 +98,17 @@ describe('RedisBroker', () => {
     b!.handle(far, { t: 'resume', streams: { t: 2 } });
     const ahead = new TestPeer();
     b!.handle(ahead, { t: 'resume', streams: { t: 99 } });
-    await until(() => near.texts.length === 4 && far.texts.length === 1 && ahead.texts.length === 1, 'replies');
+    await until(() => near.frames.length === 4 && far.frames.length === 1 && ahead.frames.length === 1, 'replies');
     expect(near.seqs('t')).toEqual([5, 6, 7, 8]);
     expect(far.frames).toEqual([{ t: 'resync', topic: 't' }]);
     expect(ahead.frames).toEqual([{ t: 'resync', topic: 't' }]);
     clock += 2 * 3600_000;
     const late = new TestPeer();
     b!.handle(late, { t: 'resume', streams: { t: 7 } });
-    await until(() => late.texts.length === 1, 'resync after two hours');
+    await until(() => late.frames.length === 1, 'resync after two hours');
     expect(late.frames).toEqual([{ t: 'resync', topic: 't' }]);
     await a!.publish('t', 'e', 9);
-    await until(() => late.texts.length === 2 && near.texts.length === 5, 'live after resume');
+    await until(() => late.frames.length === 2 && near.frames.length === 5, 'live after resume');
     expect(late.seqs('t')).toEqual([9]);
     expect(near.seqs('t')).toEqual([5, 6, 7, 8, 9]);
   }, 20_000);
@@ -120,7 +120,7 @@ describe('RedisBroker', () => {
     b!.handle(peer, { t: 'resume', streams: { t: 10 } });
     const racing = Array.from({ length: 30 }, (_, i) => a!.publish('t', 'e', 21 + i));
     await Promise.all(racing);
-    await until(() => peer.texts.length >= 40, 'replay and live');
+    await until(() => peer.frames.length >= 40, 'replay and live');
     await settle();
     expect(peer.seqs('t')).toEqual(Array.from({ length: 40 }, (_, i) => 11 + i));
   }, 20_000);
@@ -149,7 +149,7 @@ describe('RedisBroker', () => {
     const peer = new TestPeer();
     await b!.subscribe(peer, 'room');
     for (let i = 1; i <= 3; i++) await a!.publish('room', 'e', i);
-    await until(() => peer.texts.length === 3, 'first three');
+    await until(() => peer.frames.length === 3, 'first three');
 
     await redis.stop();
     await until(() => [statuses, publisherStatuses].every((list) => list.some((s) => s.state === 'down')), 'both nodes to see Redis down');
@@ -179,7 +179,7 @@ describe('RedisBroker', () => {
     const peer = new TestPeer();
     await b!.subscribe(peer, 'room');
     for (let i = 1; i <= 3; i++) await a!.publish('room', 'e', i);
-    await until(() => peer.texts.length === 3, 'first three');
+    await until(() => peer.frames.length === 3, 'first three');
     const admin = new Redis(redis.url);
     try {
       const clients = (await admin.client('LIST')) as string;

@@ -30,8 +30,8 @@ describe('slow consumers', () => {
   it('drop-with-gap: announces the gap when the connection drains even if nothing else is published', async () => {
     const hub = createHub({ slowConsumer: { maxBufferedBytes: 200, gapRetryMs: 5 } });
     const slow = new TestPeer();
-    slow.stalled = true;
     await hub.subscribe(slow, 't');
+    slow.stalled = true;
     for (let i = 1; i <= 5; i++) await hub.publish('t', 'e', payload);
     expect(slow.seqs('t')).toEqual([1]);
     await new Promise((resolve) => setTimeout(resolve, 30));

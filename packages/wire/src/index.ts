@@ -8,8 +8,24 @@
  *
  * Client → server: `msg`, `req`, `ping`, `pong`, `resume`.
  * Server → client: `msg` (optionally stamped with `topic` + `seq`), `res`, `ping`, `pong`,
- * `resync`, `gap`, `skip`.
+ * `resync`, `gap`, `skip`, `pos`.
+ *
+ * A place in a topic's stream is a `StreamPosition`: the `epoch` names one numbering of the
+ * topic (a new one begins whenever the server cannot vouch that the old numbering goes on,
+ * e.g. its store came back empty or from an older snapshot), `seq` counts within it, and `id`
+ * names the entry at `seq` so a server can tell a rolled-back stream that reused `seq`.
+ * Epoch and id are optional everywhere, so peers that predate them keep working.
  */
+
+/** A resumable place in one topic's stream. */
+export interface StreamPosition {
+  /** The last seq accounted for (0: nothing yet). */
+  readonly seq: number;
+  /** The stream's epoch, when the server gives one. */
+  readonly epoch?: string;
+  /** The id of the entry at `seq`, when known. */
+  readonly id?: string;
+}
 
 /** An event with a type name and a payload. `data` may be absent on the wire (JSON drops `undefined`). */
 export interface EventFrame {
@@ -25,6 +41,10 @@ export interface EventFrame {
 export interface StampedEventFrame extends EventFrame {
   readonly topic?: string;
   readonly seq?: number;
+  /** The stream epoch the seq belongs to (servers that have epochs). */
+  readonly epoch?: string;
+  /** The entry's id within the stream (servers that have them). */
+  readonly id?: string;
 }
 
 /** A request; `id` is chosen by the client (a non-negative integer, unique per connection of a client). */
@@ -64,6 +84,24 @@ export interface PongFrame {
 export interface ResumeFrame {
   readonly t: 'resume';
   readonly streams: Readonly<Record<string, number>>;
+  /**
+   * Per topic of `streams`, the epoch and entry id of that seq as the client received them.
+   * A server with epochs answers `resync` when they are not those of its stream (the stream
+   * was reset or rolled back), instead of replaying numbers that name other messages.
+   */
+  readonly at?: Readonly<Record<string, { readonly epoch?: string; readonly id?: string }>>;
+}
+
+/**
+ * The topic's current position, sent when a subscription starts (and after a `resync`):
+ * the client keeps it as its resume point before any message arrives.
+ */
+export interface PositionFrame {
+  readonly t: 'pos';
+  readonly topic: string;
+  readonly seq: number;
+  readonly epoch?: string;
+  readonly id?: string;
 }
 
 /**
@@ -94,10 +132,12 @@ export interface SkipFrame {
   readonly t: 'skip';
   readonly topic: string;
   readonly seq: number;
+  readonly epoch?: string;
+  readonly id?: string;
 }
 
 export type ClientFrame = EventFrame | RequestFrame | PingFrame | PongFrame | ResumeFrame;
-export type ServerFrame = StampedEventFrame | ReplyFrame | PingFrame | PongFrame | ResyncFrame | GapFrame | SkipFrame;
+export type ServerFrame = StampedEventFrame | ReplyFrame | PingFrame | PongFrame | ResyncFrame | GapFrame | SkipFrame | PositionFrame;
 
 /** `error` names the tag and the offending field(s), e.g. "msg: bad topic/seq" (the rules are the types above). */
 export type ParseResult<T> = { readonly ok: true; readonly frame: T } | { readonly ok: false; readonly error: string };
@@ -110,6 +150,14 @@ const isText = (value: unknown): value is string => typeof value === 'string';
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 const isSeq = (value: unknown): value is number => isCount(value) && value > 0;
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+const isTag = (value: unknown): value is string | undefined =>
+  value === undefined || (typeof value === 'string' && value.length > 0 && value.length <= 128);
+/** `epoch` / `id` fields, copied only when present (absent stays absent). */
+const tags = (v: Fields): { epoch?: string; id?: string } => ({
+  ...(v.epoch === undefined ? {} : { epoch: v.epoch as string }),
+  ...(v.id === undefined ? {} : { id: v.id as string }),
+});
 
 const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
 
@@ -130,7 +178,8 @@ export function parseServerFrame(value: unknown): ParseResult<ServerFrame> {
       const { topic, seq } = value;
       if (topic === undefined && seq === undefined) return { ok: true, frame: { t: 'msg', type: value.type, data: value.data } };
       if (!isText(topic) || !isSeq(seq)) return fail('msg: bad topic/seq');
-      return { ok: true, frame: { t: 'msg', type: value.type, data: value.data, topic, seq } };
+      if (!isTag(value.epoch) || !isTag(value.id)) return fail('msg: bad epoch/id');
+      return { ok: true, frame: { t: 'msg', type: value.type, data: value.data, topic, seq, ...tags(value) } };
     }
     case 'res': {
       if (!isCount(value.id)) return fail('res: bad id');
@@ -150,7 +199,13 @@ export function parseServerFrame(value: unknown): ParseResult<ServerFrame> {
     }
     case 'skip': {
       const { topic, seq } = value;
-      return isText(topic) && isSeq(seq) ? { ok: true, frame: { t: 'skip', topic, seq } } : fail('skip: bad topic/seq');
+      if (!isText(topic) || !isSeq(seq) || !isTag(value.epoch) || !isTag(value.id)) return fail('skip: bad topic/seq');
+      return { ok: true, frame: { t: 'skip', topic, seq, ...tags(value) } };
+    }
+    case 'pos': {
+      const { topic, seq } = value;
+      if (!isText(topic) || !isCount(seq) || !isTag(value.epoch) || !isTag(value.id)) return fail('pos: bad topic/seq/epoch/id');
+      return { ok: true, frame: { t: 'pos', topic, seq, ...tags(value) } };
     }
     default:
       return fail('unknown tag');
@@ -178,7 +233,16 @@ export function parseClientFrame(value: unknown): ParseResult<ClientFrame> {
         if (!isCount(seq)) return fail('resume: bad seq');
         copy[topic] = seq;
       }
-      return { ok: true, frame: { t: 'resume', streams: copy } };
+      if (value.at === undefined) return { ok: true, frame: { t: 'resume', streams: copy } };
+      if (!isObject(value.at)) return fail('resume: bad at');
+      const at: Record<string, { epoch?: string; id?: string }> = Object.create(null) as Record<string, { epoch?: string; id?: string }>;
+      for (const topic of Object.keys(value.at)) {
+        const place = value.at[topic];
+        if (!(topic in copy)) continue;
+        if (!isObject(place) || !isTag(place.epoch) || !isTag(place.id)) return fail('resume: bad at');
+        at[topic] = tags(place);
+      }
+      return { ok: true, frame: { t: 'resume', streams: copy, at } };
     }
     default:
       return fail('unknown tag');

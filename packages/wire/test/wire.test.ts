@@ -144,3 +144,20 @@ describe('heartbeat helpers', () => {
     );
   });
 });
+
+describe('stream positions on the wire', () => {
+  it('parses epoch and id on msg and skip, the pos frame, and resume.at; rejects bad ones', () => {
+    expect(parseServerFrame({ t: 'msg', type: 'e', topic: 't', seq: 2, epoch: 'E', id: '1-0', data: 1 })).toEqual({
+      ok: true,
+      frame: { t: 'msg', type: 'e', topic: 't', seq: 2, epoch: 'E', id: '1-0', data: 1 },
+    });
+    expect(parseServerFrame({ t: 'skip', topic: 't', seq: 2, epoch: 'E' })).toEqual({ ok: true, frame: { t: 'skip', topic: 't', seq: 2, epoch: 'E' } });
+    expect(parseServerFrame({ t: 'pos', topic: 't', seq: 0, epoch: 'E' })).toEqual({ ok: true, frame: { t: 'pos', topic: 't', seq: 0, epoch: 'E' } });
+    expect(parseServerFrame({ t: 'pos', topic: 't', seq: -1 }).ok).toBe(false);
+    expect(parseServerFrame({ t: 'msg', type: 'e', topic: 't', seq: 2, epoch: 7 }).ok).toBe(false);
+    const resume = parseClientFrame({ t: 'resume', streams: { t: 3 }, at: { t: { epoch: 'E', id: 'x' }, other: { epoch: 'F' } } });
+    expect(resume).toMatchObject({ ok: true, frame: { t: 'resume', streams: { t: 3 }, at: { t: { epoch: 'E', id: 'x' } } } });
+    expect(parseClientFrame({ t: 'resume', streams: { t: 3 }, at: { t: { epoch: 5 } } }).ok).toBe(false);
+    expect(parseClientFrame({ t: 'resume', streams: { t: 3 } })).toEqual({ ok: true, frame: { t: 'resume', streams: { t: 3 } } });
+  });
+});

@@ -32,6 +32,11 @@ export class RedisServer {
     return server;
   }
 
+  /** The data directory: `SAVE` writes dump.rdb here, and a start loads it if present. */
+  get dir(): string {
+    return this.#dir;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }

@@ -13,6 +13,9 @@ export type Received =
   | { readonly t: 'resync'; readonly topic: string }
   | { readonly t: 'skip'; readonly topic: string; readonly seq: number };
 
+export type Position = { readonly t: 'pos'; readonly topic: string; readonly seq: number; readonly epoch?: string; readonly id?: string };
+export type RawFrame = (Received & { readonly epoch?: string; readonly id?: string }) | Position;
+
 export class TestPeer implements PeerConnection {
   readonly texts: string[] = [];
   readonly prepared: PreparedMessage[] = [];
@@ -53,9 +56,23 @@ export class TestPeer implements PeerConnection {
     this.bufferedAmount = 0;
   }
 
-  /** Everything received, decoded. */
+  /** Everything received, decoded, exactly as sent (with `pos` frames, epochs and entry ids). */
+  get raw(): RawFrame[] {
+    return this.texts.map((text) => JSON.parse(text) as RawFrame);
+  }
+
+  /** What was received about content and order: `pos` frames left out, epoch and id fields dropped. */
   get frames(): Received[] {
-    return this.texts.map((text) => JSON.parse(text) as Received);
+    return this.raw.flatMap((frame) => {
+      if (frame.t === 'pos') return [];
+      const { epoch: _epoch, id: _id, ...rest } = frame as Received & { epoch?: string; id?: string };
+      return [rest as Received];
+    });
+  }
+
+  /** The last `pos` frame of a topic. */
+  position(topic: string): Position | undefined {
+    return this.raw.filter((f): f is Position => f.t === 'pos' && f.topic === topic).at(-1);
   }
 
   /** The stamped messages of a topic, as seq numbers. */
