@@ -149,8 +149,8 @@ describe('HttpHeadParser: malformed requests', () => {
   rejects('rejects a lower-case protocol name with 400', 'GET / http/1.1\r\n\r\n', 400);
   rejects('rejects HTTP/2.0 with 505', 'GET / HTTP/2.0\r\n\r\n', 505);
   rejects('rejects HTTP/0.9 with 505', 'GET / HTTP/0.9\r\n\r\n', 505);
-  rejects('rejects a request line over 8 KiB with 414', `GET /${'a'.repeat(8 * 1024)} HTTP/1.1\r\n\r\n`, 414);
-  rejects('rejects a header line over 8 KiB with 431', `GET / HTTP/1.1\r\nX-A: ${'a'.repeat(8 * 1024)}\r\n\r\n`, 431);
+  rejects('rejects a request line over 16 KiB with 414', `GET /${'a'.repeat(16 * 1024)} HTTP/1.1\r\n\r\n`, 414);
+  rejects('rejects a header line over 16 KiB with 431', `GET / HTTP/1.1\r\nX-A: ${'a'.repeat(16 * 1024)}\r\n\r\n`, 431);
   rejects(
     'rejects a head over 16 KiB with 431',
     `GET / HTTP/1.1\r\n${Array.from({ length: 5 }, (_, i) => `X-${i}: ${'a'.repeat(4000)}\r\n`).join('')}\r\n`,

@@ -22,7 +22,10 @@ import { isToken, trimOws, type HeaderList } from './headers.js';
 export interface HttpHeadLimits {
   /** Bytes of the whole head, start line to blank line inclusive. Default 16 KiB. */
   readonly maxHeadBytes: number;
-  /** Bytes of one line, excluding its CRLF. Default 8 KiB. */
+  /**
+   * Bytes of one line, excluding its CRLF. Default 16 KiB, the head's limit: node:http limits
+   * only the whole head, and every runtime must answer the same request the same way.
+   */
   readonly maxLineBytes: number;
   /** Number of header lines. Default 128. */
   readonly maxHeaders: number;
@@ -30,7 +33,7 @@ export interface HttpHeadLimits {
 
 export const DEFAULT_HTTP_HEAD_LIMITS: HttpHeadLimits = Object.freeze({
   maxHeadBytes: 16 * 1024,
-  maxLineBytes: 8 * 1024,
+  maxLineBytes: 16 * 1024,
   maxHeaders: 128,
 });
 

@@ -82,6 +82,24 @@ const VERSION_ABNF = /^(?:0|[1-9]\d?|1\d\d|2[0-4]\d|25[0-5])$/; // RFC 6455 §4.
 const SUPPORTED_VERSION: HeaderList = [['Sec-WebSocket-Version', '13']];
 const DEFAULT_MAX_HEADERS = 128;
 
+/**
+ * An upgrade request has no body. A `Transfer-Encoding`, a `Content-Length` other than 0, or
+ * two `Content-Length`s are refused (RFC 9112 §6.3: conflicting framing must be rejected, since
+ * a front proxy may read the bytes after the head as a body while we read them as frames).
+ */
+function bodyFramingProblem(headers: HeaderList): string | undefined {
+  let lengths = 0;
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'transfer-encoding') return 'an upgrade request carries no body: Transfer-Encoding is refused';
+    if (lower !== 'content-length') continue;
+    lengths += 1;
+    if (lengths > 1) return 'more than one Content-Length';
+    if (value.trim() !== '0') return 'an upgrade request carries no body: Content-Length must be 0';
+  }
+  return undefined;
+}
+
 export function validateUpgradeRequest(request: UpgradeRequest, options: UpgradeServerOptions = {}): UpgradeDecision {
   assertServerOptions(options);
   const { method, version, headers } = request;
@@ -96,6 +114,8 @@ export function validateUpgradeRequest(request: UpgradeRequest, options: Upgrade
   }
   const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
   if (headers.length > maxHeaders) return reject(431, `more than ${maxHeaders} header lines`);
+  const framing = bodyFramingProblem(headers);
+  if (framing !== undefined) return reject(400, framing);
 
   const host = singleHeader(headers, 'host');
   if (host.kind === 'missing') return reject(400, 'the Host header is missing');

@@ -685,6 +685,19 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     assert.equal(echoed.data, 'still accepting');
   });
 
+  it(`${rt.name}: one upgrade-request policy: conflicting body framing gets 400, a 10 KiB header line is accepted`, async () => {
+    const server = await serve();
+    const statusOf = async (extra: string): Promise<string> => {
+      const peer = await raw(server.port);
+      peer.write(upgradeRequest('/', extra));
+      await peer.until((p) => p.text.includes('\r\n\r\n') || p.closed, 5000, 'an answer');
+      return peer.text.slice(0, 12);
+    };
+    assert.equal(await statusOf('Content-Length: 5\r\nTransfer-Encoding: chunked\r\n'), 'HTTP/1.1 400');
+    assert.equal(await statusOf('Content-Length: 0\r\nContent-Length: 5\r\n'), 'HTTP/1.1 400');
+    assert.equal(await statusOf(`X-Long: ${'a'.repeat(10 * 1024)}\r\n`), 'HTTP/1.1 101');
+  });
+
   if (rt.ownsHttp) it(`${rt.name}: wss:// with a certificate made at test time`, async () => {
     const { cert, key, ca } = await makeCertificate();
     const server = await serve({ tls: { cert, key } });
