@@ -1,10 +1,6 @@
-import type { HeaderList } from '@switchyard/codec';
+import type { HeadersInit } from './headers.js';
 
-/**
- * Headers as a list of pairs (order and duplicates kept) or as a `{ name: value | values }`
- * record (the shape node:http users know; `undefined` values are skipped).
- */
-export type HeadersInit = HeaderList | Readonly<Record<string, string | readonly string[] | undefined>>;
+export type { HeadersInit } from './headers.js';
 
 /** Let the connection in; `user` is attached to it (`connection.user`). */
 export interface AuthAccept<User> {

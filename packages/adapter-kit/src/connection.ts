@@ -1,4 +1,6 @@
-import type { Compressor, Connection, ConnectionEvent, PeerConnection, PreparedMessage, SendResult } from '@switchyard/codec';
+import { Connection, type ConnectionEvent, type DeflateParams, type PeerConnection, type PreparedMessage, type Role, type SendResult } from '@switchyard/codec';
+import { ZlibCompressor, type ClientDeflateOptions, type ServerDeflateOptions } from './compressor.js';
+import type { ConcurrencyLimiter } from './limiter.js';
 import { toBytes, utf8ByteLength, type Message, type SendData } from './data.js';
 import { TypedEmitter } from './emitter.js';
 import { HeartbeatTimeoutError, SendError, WebSocketProtocolError, WriteStallError } from './errors.js';
@@ -36,11 +38,20 @@ export interface WebSocketConnectionEvents {
   highWaterMark: (bufferedAmount: number) => void;
 }
 
-/** Everything a connection needs besides its socket and codec. */
+/** permessage-deflate as the handshake settled it: the parameters, the local tuning, the zlib limiter. */
+export interface NegotiatedDeflate {
+  readonly params: DeflateParams;
+  readonly options: ServerDeflateOptions | ClientDeflateOptions;
+  readonly limiter: ConcurrencyLimiter;
+}
+
+/** Everything a connection needs: its transport, its side, what the handshake settled, its owner's shared parts. */
 export interface ConnectionSetup<User> {
   readonly transport: Transport;
-  readonly codec: Connection;
+  readonly role: Role;
   readonly options: ResolvedConnectionOptions;
+  /** Negotiated permessage-deflate; none: messages go uncompressed. */
+  readonly deflate?: NegotiatedDeflate | undefined;
   readonly protocol: string;
   readonly extensions: string;
   readonly url: string;
@@ -51,8 +62,6 @@ export interface ConnectionSetup<User> {
   readonly intercept?: ((text: string) => string | undefined) | undefined;
   /** The heartbeat shared by the owner's connections (`createHeartbeat`); none: no heartbeat. */
   readonly heartbeat?: ConnectionHeartbeat | undefined;
-  /** The permessage-deflate compressor given to the codec: disposed when the connection is over. */
-  readonly compressor?: Compressor | undefined;
   /**
    * Called once the connection is over, before its `close` listeners. One function for all the
    * owner's connections (a server's bookkeeping), so that no connection carries a closure of its own.
@@ -112,7 +121,7 @@ export class WebSocketConnection<User = unknown>
   readonly #binaryView: ((bytes: Uint8Array) => Uint8Array) | undefined;
   readonly #bucket: TokenBucket | undefined;
   readonly #heartbeat: ConnectionHeartbeat | undefined;
-  readonly #compressor: Compressor | undefined;
+  readonly #compressor: ZlibCompressor | undefined;
   readonly #onClosedHook: ((connection: WebSocketConnection<unknown>) => void) | undefined;
   #dispatching = false;
   /** Nesting depth of `cork` / `HOLD_WRITES`: while above 0 output waits in the codec. */
@@ -172,13 +181,30 @@ export class WebSocketConnection<User = unknown>
   constructor(setup: ConnectionSetup<User>) {
     super();
     this.#transport = setup.transport;
-    this.#engine = setup.codec;
     this.#options = setup.options;
+    const deflate = setup.deflate;
+    const compressor = deflate ? new ZlibCompressor(deflate.params, setup.role, deflate.limiter, deflate.options) : undefined;
+    this.#engine = new Connection({
+      role: setup.role,
+      maxMessageSize: setup.options.maxPayload,
+      maxFragments: setup.options.maxFragments,
+      // Only a compressor works asynchronously and wakes the connection: without one, no closure.
+      ...(deflate && compressor
+        ? {
+            perMessageDeflate: {
+              params: deflate.params,
+              compressor,
+              ...(deflate.options.threshold !== undefined ? { threshold: deflate.options.threshold } : {}),
+            },
+            onWakeup: () => this.wakeup(),
+          }
+        : {}),
+    });
+    this.#compressor = compressor;
     this.#intercept = setup.intercept;
     this.#binaryView = setup.binaryView;
     this.#bucket = setup.options.rateLimit ? new TokenBucket(setup.options.rateLimit) : undefined;
     this.#heartbeat = setup.heartbeat;
-    this.#compressor = setup.compressor;
     this.#onClosedHook = setup.onClosed;
     this.protocol = setup.protocol;
     this.extensions = setup.extensions;

@@ -9,6 +9,7 @@ export { WebSocketConnection, createHeartbeat, HOLD_WRITES, RELEASE_WRITES } fro
 export type {
   ConnectionHeartbeat,
   ConnectionSetup,
+  NegotiatedDeflate,
   MessageHandler,
   MessageSendOptions,
   WebSocketConnectionEvents,
@@ -38,3 +39,9 @@ export type { ConnectionOptions, HighWaterPolicy, ResolvedConnectionOptions } fr
 export { concatChunks, toBytes, utf8ByteLength } from './data.js';
 export type { Message, SendData } from './data.js';
 export type { AuthAccept, AuthReject, AuthResult, HeadersInit } from './auth.js';
+export { toHeaderList } from './headers.js';
+export { BaseWebSocket, CONNECTING, OPEN, CLOSING, CLOSED, DEFAULT_CLIENT_HANDSHAKE_TIMEOUT } from './client/websocket.js';
+export type { BinaryType, ClientOptions, ReadyState, WebSocketEventMap, WebSocketSendData } from './client/websocket.js';
+export type { Connect } from './client/handshake.js';
+export { CloseEvent, ErrorEvent } from './client/events.js';
+export type { BaseEventInit, CloseEventInit, ErrorEventInit } from './client/events.js';

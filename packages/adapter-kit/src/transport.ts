@@ -16,7 +16,11 @@ export interface Transport {
   readonly pendingBytes: number;
   /** True once the transport is closed (by either side); writes are then ignored. */
   readonly closed: boolean;
-  /** Starts delivering events to `handler` (data that arrived before is delivered then). */
+  /**
+   * Starts delivering events to `handler` (data that arrived before is delivered then). A later
+   * call hands the transport over to a new handler (a client's connection after its handshake);
+   * if the transport closed in between, the new handler's `closed` is called at once.
+   */
   attach(handler: TransportHandler): void;
   /**
    * Writes the chunks in order, in as few system calls as the runtime allows. Returns true when

@@ -8,7 +8,7 @@
  * server.on('connection', (socket) => socket.on('message', (data) => socket.send(data)));
  * ```
  */
-import { BaseWebSocket, type ClientOptions, type Connect } from './client.js';
+import { BaseWebSocket, type ClientOptions, type ClientTlsOptions, type Connect } from './client.js';
 import { BaseWebSocketServer, type Listen, type WebSocketServerOptions } from './server.js';
 import { bunSocketHandlers, type BunSocketData, type BunTransport } from './bun/transport.js';
 
@@ -60,7 +60,7 @@ export class WebSocketServer<User = undefined> extends BaseWebSocketServer<User>
 }
 
 /** The WHATWG WebSocket client on Bun's raw TCP, with server-grade options on top. */
-export class WebSocket extends BaseWebSocket {
+export class WebSocket extends BaseWebSocket<ClientTlsOptions> {
   constructor(url: string | URL, protocols?: string | readonly string[], options: ClientOptions = {}) {
     super(url, protocols, options, connect);
   }

@@ -13,6 +13,8 @@ export type {
 } from './server.js';
 export { BaseWebSocket, CONNECTING, OPEN, CLOSING, CLOSED } from './client.js';
 export type { BinaryType, ClientDeflateOptions, ClientOptions, ClientTlsOptions, ReadyState } from './client.js';
+export { CloseEvent, ErrorEvent } from '@switchyard/adapter-kit';
+export type { CloseEventInit, ErrorEventInit, WebSocketEventMap } from '@switchyard/adapter-kit';
 export { WebSocketConnection, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_PAYLOAD, defaultMaxFragments } from '@switchyard/adapter-kit';
 export type {
   ConnectionOptions,

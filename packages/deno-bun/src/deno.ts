@@ -99,7 +99,7 @@ export class WebSocketServer<User = undefined> extends BaseWebSocketServer<User>
 }
 
 /** The WHATWG WebSocket client on Deno's raw TCP, with server-grade options on top. */
-export class WebSocket extends BaseWebSocket {
+export class WebSocket extends BaseWebSocket<ClientTlsOptions> {
   constructor(url: string | URL, protocols?: string | readonly string[], options: ClientOptions = {}) {
     super(url, protocols, options, connect);
   }

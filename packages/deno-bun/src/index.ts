@@ -3,7 +3,7 @@
  * it finds. Prefer the explicit entry points (`@switchyard/deno-bun/deno`, `/bun`) when the
  * runtime is known: they are typed against that runtime and load only its code.
  */
-import { BaseWebSocket, type ClientOptions } from './client.js';
+import { BaseWebSocket, type ClientOptions, type ClientTlsOptions } from './client.js';
 import * as bun from './bun.js';
 import * as deno from './deno.js';
 import { BaseWebSocketServer, type WebSocketServerOptions } from './server.js';
@@ -36,7 +36,7 @@ export const WebSocketServer: new <User = undefined>(options?: WebSocketServerOp
 export type WebSocketServer<User = undefined> = BaseWebSocketServer<User>;
 
 /** The WHATWG WebSocket client of the current runtime. */
-export const WebSocket: new (url: string | URL, protocols?: string | readonly string[], options?: ClientOptions) => BaseWebSocket =
+export const WebSocket: new (url: string | URL, protocols?: string | readonly string[], options?: ClientOptions) => BaseWebSocket<ClientTlsOptions> =
   runtime === 'deno'
     ? deno.WebSocket
     : runtime === 'bun'
@@ -45,5 +45,5 @@ export const WebSocket: new (url: string | URL, protocols?: string | readonly st
           constructor() {
             unsupported();
           }
-        } as unknown as new (url: string | URL, protocols?: string | readonly string[], options?: ClientOptions) => BaseWebSocket);
-export type WebSocket = BaseWebSocket;
+        } as unknown as new (url: string | URL, protocols?: string | readonly string[], options?: ClientOptions) => BaseWebSocket<ClientTlsOptions>);
+export type WebSocket = BaseWebSocket<ClientTlsOptions>;

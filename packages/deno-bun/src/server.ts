@@ -427,36 +427,22 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
   ): void {
     const options = this.#connectionOptions;
     transport.write([decision.response]);
-    let socket: WebSocketConnection<User> | undefined;
-    const deflate =
-      decision.deflate && this.#deflate && this.#limiter
-        ? {
-            params: decision.deflate,
-            compressor: new ZlibCompressor(decision.deflate, 'server', this.#limiter, this.#deflate),
-            ...(this.#deflate.threshold !== undefined ? { threshold: this.#deflate.threshold } : {}),
-          }
-        : undefined;
-    // Only a compressor works asynchronously and wakes the connection: without one, no closure.
-    const codec = new Connection({
-      role: 'server',
-      maxMessageSize: options.maxPayload,
-      maxFragments: options.maxFragments,
-      ...(deflate ? { perMessageDeflate: deflate, onWakeup: () => socket?.wakeup() } : {}),
-    });
-    socket = new WebSocketConnection<User>({
+    const opened = new WebSocketConnection<User>({
       transport,
-      codec,
+      role: 'server',
       options,
+      deflate:
+        decision.deflate && this.#deflate && this.#limiter
+          ? { params: decision.deflate, options: this.#deflate, limiter: this.#limiter }
+          : undefined,
       protocol: decision.protocol ?? '',
       extensions: headerValue(decision.responseHeaders, 'sec-websocket-extensions') ?? '',
       url: request.url.replace(/^http/, 'ws'),
       user,
       intercept: this.#options.appHeartbeat,
       heartbeat: this.#heartbeat,
-      compressor: deflate?.compressor,
       onClosed: this.#connectionClosed,
     });
-    const opened = socket;
     this.#clients.add(opened);
     this.emit('connection', opened, request);
     opened.start(early.length === 0 ? EMPTY : concatChunks(early, totalLength(early)));

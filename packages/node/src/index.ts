@@ -13,5 +13,5 @@ export type { SendResult, PreparedMessage, PeerConnection } from '@switchyard/co
 export { prepareMessage, CloseCode } from '@switchyard/codec';
 export { WebSocket } from './client/websocket.js';
 export type { WebSocketClientOptions } from './client/websocket.js';
-export { CloseEvent, ErrorEvent } from './client/events.js';
-export type { CloseEventInit, ErrorEventInit } from './client/events.js';
+export { CloseEvent, ErrorEvent } from '@switchyard/adapter-kit';
+export type { BaseEventInit, CloseEventInit, ErrorEventInit, WebSocketEventMap } from '@switchyard/adapter-kit';

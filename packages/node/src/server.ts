@@ -376,27 +376,16 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
     callback: (socket: WebSocketConnection<User>, request: http.IncomingMessage) => void,
   ): void {
     if (socket.destroyed || !socket.writable) return;
-    const compressor =
-      decision.deflate && this.deflate && this.limiter
-        ? new ZlibCompressor(decision.deflate, 'server', this.limiter, this.deflate)
-        : undefined;
     const extensions = decision.responseHeaders.find(([name]) => name.toLowerCase() === 'sec-websocket-extensions')?.[1] ?? '';
     socket.write(decision.response);
-    let ws: WebSocketConnection<User> | undefined;
-    const codec = new Connection({
-      role: 'server',
-      maxMessageSize: this.connectionOptions.maxPayload,
-      maxFragments: this.connectionOptions.maxFragments,
-      perMessageDeflate:
-        compressor && decision.deflate
-          ? { params: decision.deflate, compressor, threshold: this.deflate?.threshold ?? 1024 }
-          : undefined,
-      ...(compressor ? { onWakeup: () => ws?.wakeup() } : {}),
-    });
-    ws = new WebSocketConnection<User>({
+    const ws = new WebSocketConnection<User>({
       transport: new NodeSocketTransport(socket),
-      codec,
+      role: 'server',
       options: this.connectionOptions,
+      deflate:
+        decision.deflate && this.deflate && this.limiter
+          ? { params: decision.deflate, options: this.deflate, limiter: this.limiter }
+          : undefined,
       protocol: decision.protocol ?? '',
       extensions,
       url: req.url ?? '/',
@@ -404,7 +393,6 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
       binaryView: this.binaryView,
       intercept: this.intercept,
       heartbeat: this.heartbeat,
-      compressor,
       onClosed: this.forget,
     });
     socket.off('error', onEarlyError);

@@ -24,6 +24,7 @@ export class BunTransport implements Transport {
   #writeShut = false;
   #peerEnded = false;
   #closed = false;
+  #closeError: Error | undefined;
 
   constructor(socket: Socket<BunSocketData>) {
     this.#socket = socket;
@@ -51,6 +52,8 @@ export class BunTransport implements Transport {
     const early = this.#early;
     this.#early = undefined;
     if (early) for (const replay of early) replay();
+    // A handler that takes over a closed transport (a client's connection after its handshake) learns it at once.
+    else if (this.#closed) handler.closed(this.#closeError);
   }
 
   write(chunks: readonly Uint8Array[]): boolean {
@@ -133,6 +136,7 @@ export class BunTransport implements Transport {
   onClose(error?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closeError = error;
     this.#queue.length = 0;
     this.#pending = 0;
     if (this.#handler) this.#handler.closed(error);

@@ -35,6 +35,7 @@ export class DenoTransport implements Transport {
   #writeEnded = false;
   #readEnded = false;
   #closed = false;
+  #closeError: Error | undefined;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -55,6 +56,8 @@ export class DenoTransport implements Transport {
     const first = this.#handler === undefined;
     this.#handler = handler;
     if (first) void this.#readLoop();
+    // A handler that takes over a closed transport (a client's connection after its handshake) learns it at once.
+    else if (this.#closed) handler.closed(this.#closeError);
   }
 
   write(chunks: readonly Uint8Array[]): boolean {
@@ -198,6 +201,7 @@ export class DenoTransport implements Transport {
   #close(error: Error | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closeError = error;
     this.#queue.length = 0;
     this.#queued = 0;
     this.#inFlight = 0;
