@@ -45,3 +45,14 @@ export type { BinaryType, ClientOptions, ReadyState, WebSocketEventMap, WebSocke
 export type { Connect } from './client/handshake.js';
 export { CloseEvent, ErrorEvent } from './client/events.js';
 export type { BaseEventInit, CloseEventInit, ErrorEventInit } from './client/events.js';
+export { ServerCore } from './server/core.js';
+export type { AcceptedUpgrade, Admission, OpenRequest, PendingHandshake } from './server/core.js';
+export {
+  DEFAULT_DEFLATE_CONCURRENCY,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_MAX_HEADERS,
+  DEFAULT_MAX_HEADER_SIZE,
+  resolveServerPolicy,
+} from './server/options.js';
+export type { ResolvedServerPolicy, ServerHooks, ServerPolicyOptions } from './server/options.js';
+export { REASON_PHRASES, httpResponse, isSafeHeader } from './server/http-response.js';

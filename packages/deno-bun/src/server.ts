@@ -1,38 +1,23 @@
+import { HttpHeadParser, type HttpRequestHead, type PreparedMessage } from '@switchyard/codec';
 import {
-  Connection,
-  HttpHeadParser,
-  prepareMessage,
-  validateUpgradeRequest,
-  type DeflateServerOptions,
-  type HeaderList,
-  type HttpRequestHead,
-  type PreparedMessage,
-  type UpgradeDecision,
-  type UpgradeServerOptions,
-} from '@switchyard/codec';
-import {
-  ConcurrencyLimiter,
-  ZlibCompressor,
-  resolveConnectionOptions,
-  toBytes,
-  type AuthResult,
-  type ServerDeflateOptions,
-  type ConnectionOptions,
-  type HeadersInit,
-  type ResolvedConnectionOptions,
-  type SendData,
-} from '@switchyard/adapter-kit';
-import {
+  ServerCore,
   TypedEmitter,
-  WebSocketConnection,
   concatChunks,
-  createHeartbeat,
+  httpResponse,
   totalLength,
-  type ConnectionHeartbeat,
+  type Admission,
+  type AuthResult,
+  type ConnectionOptions,
+  type PendingHandshake,
+  type SendData,
+  type ServerDeflateOptions,
+  type ServerHooks,
+  type ServerPolicyOptions,
   type Transport,
   type TransportHandler,
+  type WebSocketConnection,
 } from '@switchyard/adapter-kit';
-import { headerValue, isWebSocketUpgrade, plainResponse, serializeResponse, toRequest, type RequestInfo } from './http.js';
+import { headerValue, isWebSocketUpgrade, serializeResponse, toRequest, type RequestInfo } from './http.js';
 
 /** PEM-encoded certificate chain and private key: the server then speaks `wss://` (TLS). */
 export interface TlsServerOptions {
@@ -47,7 +32,7 @@ export type FetchHandler = (request: Request, info: RequestInfo) => Response | P
 
 export type { ServerDeflateOptions } from '@switchyard/adapter-kit';
 
-export interface WebSocketServerOptions<User = undefined> extends ConnectionOptions {
+export interface WebSocketServerOptions<User = undefined> extends ConnectionOptions, ServerPolicyOptions {
   /** TCP port; 0 (default) picks a free one (read it back from `server.port`). */
   readonly port?: number;
   /** Interface to listen on. Default: all interfaces ('0.0.0.0'). */
@@ -63,28 +48,12 @@ export interface WebSocketServerOptions<User = undefined> extends ConnectionOpti
    * `{ ok: true, user }` to accept or `{ ok: false, status }` to refuse. Exceptions refuse with 500.
    */
   readonly authenticate?: (request: Request, info: RequestInfo) => AuthResult<User> | Promise<AuthResult<User>>;
-  /** Allowed `Origin`s (others get 403): a list, or a function. Default: any origin. */
-  readonly origins?: readonly string[] | ((origin: string | undefined) => boolean);
   /** Subprotocols in order of preference, or a function choosing among those offered. */
   readonly protocols?: readonly string[] | ((offered: readonly string[], request: Request) => string | undefined);
-  /** Connections open at once (handshakes included); beyond it: 503. Default: unlimited. */
-  readonly maxConnections?: number;
-  /** From the TCP accept to the 101 (authentication included), in ms. Default 10 000. */
+  /** From the TCP accept to the 101 (request head and `authenticate` included), in ms; then 408. Default 10 000. */
   readonly handshakeTimeout?: number;
-  /** Largest request head in bytes; 431 above it. Default 16 384. */
-  readonly maxHeaderSize?: number;
-  /** Most header lines in a request; more get 431. Default 128. */
-  readonly maxHeaders?: number;
   /** permessage-deflate: off by default. `true` accepts with the RFC defaults. */
   readonly perMessageDeflate?: boolean | ServerDeflateOptions;
-  /** Headers added to every 101 response. */
-  readonly extraHeaders?: HeadersInit;
-  /**
-   * Answer application-level heartbeat pings (text messages) before they reach the app (e.g.
-   * `answerHeartbeat` from @switchyard/client). Returns the reply, or `undefined` for an
-   * ordinary message.
-   */
-  readonly appHeartbeat?: (text: string) => string | undefined;
   /** Largest body of a plain HTTP request passed to `fetch`. Default 1 MiB (413 above). */
   readonly maxRequestBody?: number;
 }
@@ -117,52 +86,40 @@ export type Listen = (
   onAcceptError: (error: Error) => void,
 ) => Listener;
 
-const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 const DEFAULT_MAX_REQUEST_BODY = 1024 * 1024;
 /** Bytes a client may send after its head while the server is still deciding (authenticate). */
 const MAX_EARLY_BYTES = 1024 * 1024;
+/** How long a refused peer may take to read its answer before the socket is destroyed. */
+const REFUSAL_LINGER = 1000;
 const EMPTY = new Uint8Array(0);
+
+/** What the shared core's hooks receive on Deno and Bun: the runtime's `Request` and where it came from. */
+interface UpgradeContext {
+  readonly request: Request;
+  readonly info: RequestInfo;
+}
 
 /**
  * The WebSocket server over a runtime's raw TCP: bytes go through the codec's HTTP head parser,
- * handshake validation and `authenticate`, then a codec `Connection` runs on the same socket.
- * Plain HTTP requests go to the `fetch` handler. Use the runtime's entry point
- * (`@switchyard/deno-bun/deno` or `/bun`), which supplies `listen`.
+ * then the shared server core decides the upgrade (the same admission, limits and connection
+ * as on Node) and runs the connection on the same socket. Plain HTTP requests go to the
+ * `fetch` handler. Use the runtime's entry point (`@switchyard/deno-bun/deno` or `/bun`),
+ * which supplies `listen`.
  */
 export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocketServerEvents<User>> {
   readonly #options: WebSocketServerOptions<User>;
-  readonly #connectionOptions: ResolvedConnectionOptions;
+  readonly #core: ServerCore<User, UpgradeContext>;
   readonly #listener: Listener;
-  readonly #clients = new Set<WebSocketConnection<User>>();
-  readonly #handshakes = new Set<Transport>();
-  readonly #upgradeOptions: UpgradeServerOptions;
-  readonly #deflate: ServerDeflateOptions | undefined;
-  readonly #limiter: ConcurrencyLimiter | undefined;
   readonly #scheme: 'http' | 'https';
-  readonly #heartbeat: ConnectionHeartbeat | undefined;
-  /** Every connection's end runs this one function (no closure per connection). */
-  readonly #connectionClosed = (socket: WebSocketConnection<unknown>): void => {
-    this.#clients.delete(socket as WebSocketConnection<User>);
-  };
+  readonly #announceErrors: unknown[] = [];
+  #announcing = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: WebSocketServerOptions<User>, listen: Listen) {
     super();
     this.#options = options;
-    this.#connectionOptions = resolveConnectionOptions(options, 'server');
-    this.#heartbeat = createHeartbeat(this.#connectionOptions);
+    this.#core = new ServerCore<User, UpgradeContext>({ ...options, ...coreHooks(options) }, (error) => this.#reportError(error));
     this.#scheme = options.tls ? 'https' : 'http';
-    this.#deflate = options.perMessageDeflate === true ? {} : options.perMessageDeflate || undefined;
-    this.#limiter = this.#deflate ? new ConcurrencyLimiter(this.#deflate.concurrencyLimit ?? 10) : undefined;
-    const upgrade: { -readonly [K in keyof UpgradeServerOptions]: UpgradeServerOptions[K] } = {};
-    if (Array.isArray(options.protocols)) upgrade.protocols = options.protocols as readonly string[];
-    if (options.origins) upgrade.origins = options.origins;
-    if (options.maxHeaders !== undefined) upgrade.maxHeaders = options.maxHeaders;
-    if (options.extraHeaders) upgrade.extraHeaders = toHeaderList(options.extraHeaders);
-    if (this.#deflate) upgrade.perMessageDeflate = deflateNegotiationOptions(this.#deflate);
-    this.#upgradeOptions = upgrade;
-    // Fail on bad options now, not at the first connection.
-    validateUpgradeRequest({ method: 'GET', version: '1.1', headers: [] }, upgrade);
     this.#listener = listen(
       { port: options.port ?? 0, hostname: options.host ?? '0.0.0.0', tls: options.tls },
       (transport) => this.#accept(transport),
@@ -187,7 +144,7 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
 
   /** The open connections. */
   get clients(): ReadonlySet<WebSocketConnection<User>> {
-    return this.#clients;
+    return this.#core.clients;
   }
 
   /**
@@ -195,34 +152,27 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
    * once. Returns how many connections accepted it.
    */
   broadcast(data: SendData | PreparedMessage, filter?: (socket: WebSocketConnection<User>) => boolean): number {
-    const message = isPrepared(data) ? data : prepareMessage(typeof data === 'string' ? data : toBytes(data));
-    let accepted = 0;
-    for (const socket of this.#clients) {
-      if (filter && !filter(socket)) continue;
-      if (socket.sendPrepared(message).status !== 'dropped') accepted += 1;
-    }
-    return accepted;
+    return this.#core.broadcast(data, filter);
   }
 
   /**
-   * Graceful shutdown: stop accepting, send 1001 to every peer, wait for their close frames (or
-   * each connection's close timeout), then free the port. Messages accepted by `send` before
-   * are written before the close frame.
+   * Runs `callback` with every connection's writes held back, then writes each connection's
+   * batch at once: several broadcasts (or sends) in the callback cost one write per connection
+   * instead of one per message and connection.
+   */
+  cork(callback: () => void): void {
+    this.#core.cork(callback);
+  }
+
+  /**
+   * Graceful shutdown: stop accepting (handshakes in progress get 503), send 1001 to every
+   * peer, wait for their close frames (or each connection's close timeout), then free the
+   * port. Messages accepted by `send` before are written before the close frame.
    */
   close(code = 1001, reason = 'server shutting down'): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closing = (async () => {
-      for (const transport of this.#handshakes) transport.destroy();
-      this.#handshakes.clear();
-      await Promise.all(
-        [...this.#clients].map(
-          (socket) =>
-            new Promise<void>((done) => {
-              socket.once('close', () => done());
-              socket.close(code, reason);
-            }),
-        ),
-      );
+      await this.#core.closeAll(code, reason);
       await this.#listener.stop();
       this.emit('close');
     })();
@@ -230,7 +180,24 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
   }
 
   protected override onListenerError(error: unknown): void {
-    this.#reportError(error);
+    if (this.#announcing) this.#announceErrors.push(error);
+    else this.#reportError(error);
+  }
+
+  /**
+   * Emits `connection`; a listener's throw is thrown on, so that the core closes that
+   * connection with 1011 and reports the error, as on Node.
+   */
+  #announce(socket: WebSocketConnection<User>, request: Request): void {
+    this.#announcing = true;
+    try {
+      this.emit('connection', socket, request);
+    } finally {
+      this.#announcing = false;
+    }
+    const errors = this.#announceErrors.splice(0);
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, 'connection listeners failed');
   }
 
   #reportError(error: unknown): void {
@@ -238,67 +205,53 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
   }
 
   #accept(transport: Transport): void {
+    let linger: ReturnType<typeof setTimeout> | undefined;
+    const answer = (response: Uint8Array | readonly Uint8Array[]): void => {
+      transport.write(response instanceof Uint8Array ? [response] : response);
+      transport.end();
+      // A peer that never reads its answer must not keep the socket.
+      linger = setTimeout(() => transport.destroy(), REFUSAL_LINGER);
+    };
+    const refusal = this.#core.capacityRefusal();
+    if (refusal) {
+      transport.attach({ ...ignoreHandler, closed: () => clearTimeout(linger) });
+      answer(refusal);
+      return;
+    }
+    // The handshake, and its timeout, start at the TCP accept: a peer that sends no head is cut too.
+    const handshake = this.#core.beginHandshake(answer);
+    const refuse = (response: Uint8Array | readonly Uint8Array[]): void => {
+      if (handshake.finish()) answer(response);
+    };
     const options = this.#options;
-    if (this.#closing) {
-      transport.attach(ignoreHandler);
-      transport.write([plainResponse(503, 'The server is shutting down.\n')]);
-      transport.end();
-      return;
-    }
-    if (options.maxConnections !== undefined && this.#clients.size + this.#handshakes.size >= options.maxConnections) {
-      transport.attach(ignoreHandler);
-      transport.write([plainResponse(503, 'Too many connections.\n', [['Retry-After', '1']])]);
-      transport.end();
-      return;
-    }
-    this.#handshakes.add(transport);
     const parser = new HttpHeadParser('request', {
-      ...(options.maxHeaderSize !== undefined ? { maxHeadBytes: options.maxHeaderSize } : {}),
-      ...(options.maxHeaders !== undefined ? { maxHeaders: options.maxHeaders } : {}),
+      maxHeadBytes: this.#core.policy.maxHeaderSize,
+      maxHeaders: this.#core.policy.maxHeaders,
     });
     const early: Uint8Array[] = [];
     let earlyBytes = 0;
     let earlyWaiter: (() => void) | undefined;
-    let state: 'head' | 'deciding' | 'done' = 'head';
-    const timer = setTimeout(() => {
-      if (state === 'done') return;
-      state = 'done';
-      this.#handshakes.delete(transport);
-      transport.write([plainResponse(408, 'Handshake timeout.\n')]);
-      transport.end();
-      // A peer that never reads must not keep the socket.
-      setTimeout(() => transport.destroy(), 1000);
-    }, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
-    const finish = (): void => {
-      state = 'done';
-      clearTimeout(timer);
-      this.#handshakes.delete(transport);
-    };
-    const refuse = (response: Uint8Array | Uint8Array[]): void => {
-      finish();
-      transport.write(Array.isArray(response) ? response : [response]);
-      transport.end();
-    };
+    let reading: 'head' | 'after-head' = 'head';
     transport.attach({
       data: (chunk) => {
-        if (state === 'deciding') {
+        if (!handshake.open) return;
+        if (reading === 'after-head') {
           early.push(chunk);
           earlyBytes += chunk.byteLength;
           if (earlyBytes > MAX_EARLY_BYTES) {
-            finish();
+            handshake.finish();
             transport.destroy();
           }
           earlyWaiter?.();
           return;
         }
-        if (state !== 'head') return;
         const result = parser.push(chunk);
         if (result.status === 'incomplete') return;
         if (result.status === 'error') {
-          refuse(plainResponse(result.httpStatus, `${result.message}\n`));
+          refuse(httpResponse(result.httpStatus, `${result.message}\n`));
           return;
         }
-        state = 'deciding';
+        reading = 'after-head';
         transport.pause();
         if (result.rest.byteLength > 0) {
           early.push(result.rest);
@@ -308,9 +261,8 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
           transport,
           head: result.head as HttpRequestHead,
           early,
+          handshake,
           refuse,
-          finish,
-          isOpen: () => state !== 'done',
           waitForBytes: (count) =>
             new Promise<void>((resolve) => {
               const check = (): void => {
@@ -322,27 +274,26 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
               check();
             }),
         };
-        this.#decide(context).catch((error: unknown) => {
-          if (state !== 'done') refuse(plainResponse(500, 'Internal error.\n'));
+        this.#route(context).catch((error: unknown) => {
+          refuse(httpResponse(500, 'Internal error.\n'));
           this.#reportError(error);
         });
       },
       drain: () => undefined,
       end: () => {
-        if (state !== 'done') {
-          finish();
-          transport.destroy();
-        }
+        if (handshake.finish()) transport.destroy();
       },
       closed: () => {
-        if (state !== 'done') finish();
+        clearTimeout(linger);
+        handshake.finish();
         earlyWaiter?.();
       },
     });
   }
 
-  async #decide(context: HandshakeContext): Promise<void> {
-    const { transport, head, early, refuse, finish } = context;
+  /** A complete request head: plain HTTP goes to `fetch`, an upgrade to the core. */
+  async #route(context: HandshakeContext): Promise<void> {
+    const { transport, head, refuse } = context;
     const options = this.#options;
     const info: RequestInfo = { remoteAddress: transport.remoteAddress, remotePort: transport.remotePort };
     const fallbackHost = `${this.hostname}:${this.port}`;
@@ -351,7 +302,7 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
       if (options.fetch) await this.#serveHttp(context, options.fetch, info, fallbackHost);
       else
         refuse(
-          plainResponse(426, 'This is a WebSocket endpoint: send an upgrade request.\n', [
+          httpResponse(426, 'This is a WebSocket endpoint: send an upgrade request.\n', [
             ['Upgrade', 'websocket'],
             ['Connection', 'Upgrade'],
           ]),
@@ -359,133 +310,73 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
       return;
     }
     if (options.path !== undefined && pathOf(head.target) !== options.path) {
-      refuse(plainResponse(404, 'No WebSocket endpoint at this path.\n'));
+      refuse(httpResponse(404, 'No WebSocket endpoint at this path.\n'));
       return;
     }
     const request = toRequest(head, this.#scheme, fallbackHost);
     if (!request) {
-      refuse(plainResponse(400, 'Malformed request target or headers.\n'));
+      refuse(httpResponse(400, 'Malformed request target or headers.\n'));
       return;
     }
-    const upgradeOptions = this.#upgradeOptionsFor(request);
-    let decision = validateUpgradeRequest(head, upgradeOptions);
-    if (!decision.ok) {
-      refuse(decision.response);
+    const admission = this.#core.decide(head, { request, info }, context.handshake);
+    this.#settle(context, request, admission instanceof Promise ? await admission : admission);
+  }
+
+  #settle(context: HandshakeContext, request: Request, admission: Admission<User>): void {
+    const { transport, early, handshake } = context;
+    if (admission.kind === 'gone') return;
+    if (admission.kind === 'refuse') {
+      context.refuse(admission.response);
       return;
     }
-    let user = undefined as User;
-    if (options.authenticate) {
-      let verdict: AuthResult<User>;
-      try {
-        verdict = await options.authenticate(request, info);
-      } catch (error) {
-        verdict = { ok: false, status: 500 };
-        this.#reportError(error);
-      }
-      if (!context.isOpen()) return;
-      if (transport.closed) {
-        finish();
-        return;
-      }
-      if (this.#closing) {
-        refuse(plainResponse(503, 'The server is shutting down.\n'));
-        return;
-      }
-      if (!verdict.ok) {
-        const status = Number.isInteger(verdict.status) && verdict.status >= 400 && verdict.status <= 599 ? verdict.status : 403;
-        refuse(plainResponse(status, verdict.body ?? '', verdict.headers ? toHeaderList(verdict.headers) : []));
-        return;
-      }
-      user = verdict.user;
-      if (verdict.headers !== undefined) {
-        const extraHeaders = [...(upgradeOptions.extraHeaders ?? []), ...toHeaderList(verdict.headers)];
-        decision = validateUpgradeRequest(head, { ...upgradeOptions, extraHeaders });
-        if (!decision.ok) {
-          refuse(decision.response);
-          return;
-        }
-      }
-    }
-    if (!context.isOpen()) return;
-    finish();
-    if (transport.closed) return;
-    this.#open(transport, decision, user, request, early);
-  }
-
-  #upgradeOptionsFor(request: Request): UpgradeServerOptions {
-    const protocols = this.#options.protocols;
-    if (typeof protocols !== 'function') return this.#upgradeOptions;
-    return { ...this.#upgradeOptions, protocols: (offered) => protocols(offered, request) };
-  }
-
-  #open(
-    transport: Transport,
-    decision: Extract<UpgradeDecision, { ok: true }>,
-    user: User,
-    request: Request,
-    early: readonly Uint8Array[],
-  ): void {
-    const options = this.#connectionOptions;
-    transport.write([decision.response]);
-    const opened = new WebSocketConnection<User>({
+    if (!handshake.finish() || transport.closed) return;
+    const connection = this.#core.open({
       transport,
-      role: 'server',
-      options,
-      deflate:
-        decision.deflate && this.#deflate && this.#limiter
-          ? { params: decision.deflate, options: this.#deflate, limiter: this.#limiter }
-          : undefined,
-      protocol: decision.protocol ?? '',
-      extensions: headerValue(decision.responseHeaders, 'sec-websocket-extensions') ?? '',
+      accepted: admission.decision,
+      user: admission.user,
       url: request.url.replace(/^http/, 'ws'),
-      user,
-      intercept: this.#options.appHeartbeat,
-      heartbeat: this.#heartbeat,
-      onClosed: this.#connectionClosed,
+      initial: early.length === 0 ? EMPTY : concatChunks(early, totalLength(early)),
+      announce: (socket) => this.#announce(socket, request),
     });
-    this.#clients.add(opened);
-    this.emit('connection', opened, request);
-    opened.start(early.length === 0 ? EMPTY : concatChunks(early, totalLength(early)));
-    if (!opened.readPaused) transport.resume();
+    if (!connection.readPaused) transport.resume();
   }
 
   async #serveHttp(context: HandshakeContext, fetchHandler: FetchHandler, info: RequestInfo, fallbackHost: string): Promise<void> {
     const { transport, head, early, refuse } = context;
     if (headerValue(head.headers, 'transfer-encoding') !== undefined) {
-      refuse(plainResponse(411, 'Request bodies need a Content-Length.\n'));
+      refuse(httpResponse(411, 'Request bodies need a Content-Length.\n'));
       return;
     }
     const lengthHeader = headerValue(head.headers, 'content-length') ?? '0';
     const length = Number(lengthHeader);
     if (!/^\d+$/.test(lengthHeader) || !Number.isSafeInteger(length)) {
-      refuse(plainResponse(400, 'Malformed Content-Length.\n'));
+      refuse(httpResponse(400, 'Malformed Content-Length.\n'));
       return;
     }
     if (length > (this.#options.maxRequestBody ?? DEFAULT_MAX_REQUEST_BODY)) {
-      refuse(plainResponse(413, 'Request body too large.\n'));
+      refuse(httpResponse(413, 'Request body too large.\n'));
       return;
     }
     if (length > 0) {
       transport.resume();
       await context.waitForBytes(length);
       transport.pause();
-      if (transport.closed || !context.isOpen()) return;
+      if (transport.closed || !context.handshake.open) return;
     }
     const body = concatChunks(early, totalLength(early)).subarray(0, length);
     const request = toRequest(head, this.#scheme, fallbackHost, body);
     if (!request) {
-      refuse(plainResponse(400, 'Malformed request target or headers.\n'));
+      refuse(httpResponse(400, 'Malformed request target or headers.\n'));
       return;
     }
     let response: Response;
     try {
       response = await fetchHandler(request, info);
     } catch (error) {
-      refuse(plainResponse(500, 'Internal error.\n'));
+      refuse(httpResponse(500, 'Internal error.\n'));
       this.#reportError(error);
       return;
     }
-    if (!context.isOpen()) return;
     refuse(await serializeResponse(response, head.method));
   }
 }
@@ -496,41 +387,26 @@ interface HandshakeContext {
   readonly head: HttpRequestHead;
   /** Bytes received after the head (frames, or a request body). */
   readonly early: Uint8Array[];
-  /** Answers with these bytes and ends the connection. */
-  readonly refuse: (response: Uint8Array | Uint8Array[]) => void;
-  /** Ends the handshake phase (timer, bookkeeping). */
-  readonly finish: () => void;
-  /** False once the handshake phase ended (answered, timed out or the peer left). */
-  readonly isOpen: () => boolean;
+  /** Open until the handshake is answered, timed out, aborted by `close`, or the peer left. */
+  readonly handshake: PendingHandshake;
+  /** Answers with these bytes and ends the connection, unless the handshake already ended. */
+  readonly refuse: (response: Uint8Array | readonly Uint8Array[]) => void;
   /** Resolves once `count` bytes followed the head, or the transport closed. */
   readonly waitForBytes: (count: number) => Promise<void>;
 }
 
 const ignoreHandler: TransportHandler = { data: () => undefined, drain: () => undefined, end: () => undefined, closed: () => undefined };
 
-/** The RFC 7692 part of the server's deflate options (zlib tuning removed). */
-function deflateNegotiationOptions(options: ServerDeflateOptions): DeflateServerOptions {
-  const negotiation: { -readonly [K in keyof DeflateServerOptions]: DeflateServerOptions[K] } = {};
-  if (options.serverNoContextTakeover !== undefined) negotiation.serverNoContextTakeover = options.serverNoContextTakeover;
-  if (options.clientNoContextTakeover !== undefined) negotiation.clientNoContextTakeover = options.clientNoContextTakeover;
-  if (options.serverMaxWindowBits !== undefined) negotiation.serverMaxWindowBits = options.serverMaxWindowBits;
-  if (options.clientMaxWindowBits !== undefined) negotiation.clientMaxWindowBits = options.clientMaxWindowBits;
-  return negotiation;
-}
-
-function toHeaderList(headers: HeadersInit): HeaderList {
-  if (Array.isArray(headers)) return headers as HeaderList;
-  const list: Array<readonly [string, string]> = [];
-  for (const [name, value] of Object.entries(headers as Readonly<Record<string, string | readonly string[] | undefined>>)) {
-    if (value === undefined) continue;
-    if (typeof value === 'string') list.push([name, value]);
-    else for (const item of value) list.push([name, item]);
-  }
-  return list;
-}
-
-function isPrepared(data: SendData | PreparedMessage): data is PreparedMessage {
-  return typeof data === 'object' && data !== null && 'chunks' in data && 'payload' in data && !ArrayBuffer.isView(data);
+/** The user's hooks, which take the runtime's `Request` (and `RequestInfo`), in the core's shape. */
+function coreHooks<User>(options: WebSocketServerOptions<User>): {
+  readonly authenticate: ServerHooks<User, UpgradeContext>['authenticate'];
+  readonly protocols: ServerHooks<User, UpgradeContext>['protocols'];
+} {
+  const { authenticate, protocols } = options;
+  return {
+    authenticate: authenticate && ((context) => authenticate(context.request, context.info)),
+    protocols: typeof protocols === 'function' ? (offered, context) => protocols(offered, context.request) : protocols,
+  };
 }
 
 function pathOf(target: string): string {

@@ -274,6 +274,114 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     await answer.arrayBuffer();
   });
 
+  it(`${rt.name}: a handshake held in authenticate counts towards maxConnections and gets 503 when the server closes`, async () => {
+    let entered!: () => void;
+    const authenticating = new Promise<void>((resolve) => (entered = resolve));
+    // Never settles: only the server's shutdown can end this handshake.
+    const server = await serve({ maxConnections: 1, authenticate: () => (entered(), new Promise<never>(() => undefined)) });
+    const held = await raw(server.port);
+    held.write(upgradeRequest('/'));
+    await within(authenticating, 5000, 'authenticate called');
+
+    const over = await raw(server.port);
+    over.write(upgradeRequest('/'));
+    await over.until((p) => p.text.includes('\r\n\r\n'), 5000, '503 at capacity');
+    assert.match(over.text, /^HTTP\/1\.1 503 /);
+    assert.match(over.text, /\r\nRetry-After: 1\r\n/i);
+
+    const closed = server.close();
+    await held.until((p) => p.text.includes('\r\n\r\n'), 5000, '503 on shutdown');
+    assert.match(held.text, /^HTTP\/1\.1 503 /);
+    await within(closed, 5000, 'server close');
+  });
+
+  it(`${rt.name}: a handshake whose authenticate outlives handshakeTimeout gets 408 and never opens`, async () => {
+    let release!: () => void;
+    const late = new Promise<void>((resolve) => (release = resolve));
+    let opened = 0;
+    const server = await serve({ handshakeTimeout: 200, authenticate: async () => (await late, { ok: true, user: undefined }) });
+    server.on('connection', () => (opened += 1));
+    const peer = await raw(server.port);
+    peer.write(upgradeRequest('/'));
+    await peer.until((p) => p.text.includes('\r\n\r\n'), 5000, '408');
+    assert.match(peer.text, /^HTTP\/1\.1 408 /);
+    release();
+    // A second, prompt handshake opens: authenticate's late answer for the first was dropped.
+    const ws = await client(`ws://127.0.0.1:${server.port}/`);
+    assert.equal(opened, 1);
+    ws.close();
+  });
+
+  it(`${rt.name}: appHeartbeat: true answers the client's JSON pings before the application sees them`, async () => {
+    const server = await serve({ appHeartbeat: true });
+    const seen: string[] = [];
+    server.on('connection', (socket) =>
+      socket.on('message', (data) => {
+        seen.push(String(data));
+        socket.send(`got ${String(data)}`);
+      }),
+    );
+    const ws = await client(`ws://127.0.0.1:${server.port}/`);
+    const replies: string[] = [];
+    const two = new Promise<void>((resolve) =>
+      ws.addEventListener('message', (event) => {
+        replies.push((event as MessageEvent).data as string);
+        if (replies.length === 2) resolve();
+      }),
+    );
+    ws.send('{"t":"ping","ts":42}');
+    ws.send('hello');
+    await within(two, 5000, 'pong and reply');
+    assert.deepEqual(replies, ['{"t":"pong","ts":42}', 'got hello']);
+    assert.deepEqual(seen, ['hello']);
+  });
+
+  it(`${rt.name}: a throwing connection handler closes that connection with 1011 and the server goes on`, async () => {
+    const server = await serve();
+    let calls = 0;
+    server.on('connection', (socket) => {
+      calls += 1;
+      if (calls === 1) throw new Error('handler bug');
+      socket.send('fine');
+    });
+    server.on('error', () => undefined);
+    const first = new rt.WebSocket(`ws://127.0.0.1:${server.port}/`);
+    peers.push(first);
+    const closed = await nextEvent<CloseEvent>(first, 'close');
+    assert.equal(closed.code, 1011);
+    const second = await client(`ws://127.0.0.1:${server.port}/`);
+    const greeting = await nextEvent<MessageEvent>(second, 'message');
+    assert.equal(greeting.data, 'fine');
+  });
+
+  it(`${rt.name}: cork batches several broadcasts and keeps their order`, async () => {
+    const server = await serve();
+    const ws = await client(`ws://127.0.0.1:${server.port}/`);
+    await within(
+      (async () => {
+        while (server.clients.size === 0) await sleep(5);
+      })(),
+      5000,
+      'server side open',
+    );
+    const got: string[] = [];
+    const all = new Promise<void>((resolve) =>
+      ws.addEventListener('message', (event) => {
+        got.push((event as MessageEvent).data as string);
+        if (got.length === 50) resolve();
+      }),
+    );
+    const [connection] = server.clients;
+    server.cork(() => {
+      for (let i = 0; i < 50; i += 1) server.broadcast(`m${i}`);
+      // Held back until the callback returns: all 50 frames (2-byte header + "mN") wait here.
+      const frames = Array.from({ length: 50 }, (_, i) => 2 + `m${i}`.length).reduce((a, b) => a + b, 0);
+      assert.equal(connection!.bufferedAmount, frames);
+    });
+    await within(all, 5000, '50 messages');
+    assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => `m${i}`));
+  });
+
   it(`${rt.name}: malformed heads get 4xx, a silent peer is dropped after the handshake timeout`, async () => {
     const server = await serve({ handshakeTimeout: 200 });
     const garbage = await raw(server.port);
