@@ -1,4 +1,5 @@
 import type { HeaderList, HttpRequestHead } from '@switchyard/codec';
+import { REASON_PHRASES } from '@switchyard/adapter-kit';
 
 const encoder = new TextEncoder();
 
@@ -50,28 +51,6 @@ export function isWebSocketUpgrade(headers: HeaderList): boolean {
   return false;
 }
 
-const reasonPhrases: Record<number, string> = {
-  200: 'OK',
-  201: 'Created',
-  204: 'No Content',
-  301: 'Moved Permanently',
-  302: 'Found',
-  304: 'Not Modified',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  411: 'Length Required',
-  413: 'Content Too Large',
-  426: 'Upgrade Required',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
 /** Statuses whose responses carry no body (RFC 9110 §6.4.1). */
 function bodyless(status: number, method: string): boolean {
   return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
@@ -85,7 +64,7 @@ function bodyless(status: number, method: string): boolean {
 export async function serializeResponse(response: Response, method: string): Promise<Uint8Array[]> {
   const noBody = bodyless(response.status, method);
   const body = noBody ? new Uint8Array(0) : new Uint8Array(await response.arrayBuffer());
-  let head = `HTTP/1.1 ${response.status} ${response.statusText || reasonPhrases[response.status] || 'Status'}\r\n`;
+  let head = `HTTP/1.1 ${response.status} ${response.statusText || REASON_PHRASES[response.status] || 'Status'}\r\n`;
   for (const [name, value] of response.headers) {
     const lower = name.toLowerCase();
     if (lower === 'connection' || lower === 'content-length' || lower === 'transfer-encoding' || lower === 'set-cookie') continue;
@@ -97,17 +76,3 @@ export async function serializeResponse(response: Response, method: string): Pro
   return body.byteLength > 0 ? [encoder.encode(head), body] : [encoder.encode(head)];
 }
 
-/** A short plain-text response, for refusals that happen before any handler runs. */
-export function plainResponse(status: number, message: string, headers: HeaderList = []): Uint8Array {
-  const body = encoder.encode(message);
-  let head = `HTTP/1.1 ${status} ${reasonPhrases[status] ?? 'Error'}\r\n`;
-  for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
-  head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.byteLength}\r\n`;
-  if (!headers.some(([name]) => name.toLowerCase() === 'connection')) head += 'connection: close\r\n';
-  head += '\r\n';
-  const headBytes = encoder.encode(head);
-  const out = new Uint8Array(headBytes.byteLength + body.byteLength);
-  out.set(headBytes, 0);
-  out.set(body, headBytes.byteLength);
-  return out;
-}
