@@ -506,14 +506,20 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     const server = await serve({ heartbeatInterval: 100, heartbeatTimeout: 100 });
     let socket: WebSocketConnection | undefined;
     server.on('connection', (s) => {
+      if (socket !== undefined) return;
       socket = s as WebSocketConnection;
       s.pause();
     });
     const peer = await raw(server.port);
     peer.write(upgradeRequest());
     await peer.until((p) => headEnd(p.received) > 0, 5000, '101');
-    // Several intervals and timeouts pass: no ping, and the connection is not given up on.
-    await sleep(450);
+    // A control connection that reads but never answers pings: once the heartbeat has pinged it
+    // and given up on it, the sweep has run over both connections for a full interval and timeout.
+    const control = await raw(server.port);
+    control.write(upgradeRequest());
+    await control.until((p) => headEnd(p.received) > 0, 5000, 'control 101');
+    await control.whenClosed(5000);
+    assert.ok(serverFrames(control.received.subarray(headEnd(control.received))).some((f) => f.opcode === 0x9), 'the control was pinged');
     assert.deepEqual(serverFrames(peer.received.subarray(headEnd(peer.received))), []);
     assert.equal(socket?.readyState, 'open');
     (socket as WebSocketConnection).resume();
@@ -639,6 +645,13 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
       assert.equal(inbox[0], 'to everyone');
       assert.deepEqual([...new Uint8Array(inbox[1] as ArrayBuffer)], [7, 7]);
     }
+    // A filter keeps all but one connection; a last broadcast to all marks the end of the stream.
+    const [excluded] = server.clients;
+    assert.equal(server.broadcast('filtered', (connection) => connection !== excluded), 2);
+    assert.equal(server.broadcast('end'), 3);
+    await waitFor(() => inboxes.every((inbox) => inbox[inbox.length - 1] === 'end'), 5000, 'end marker');
+    const tails = inboxes.map((inbox) => inbox.slice(2).join(' ')).sort();
+    assert.deepEqual(tails, ['end', 'filtered end', 'filtered end']);
   });
 
   it(`${rt.name}: protocol violations close with the codec's code (1002 for an unmasked frame)`, async () => {
