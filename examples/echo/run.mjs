@@ -21,9 +21,9 @@ try {
 }
 
 const packagesFor = {
-  node: ['codec', 'adapter-kit', 'client', 'node'],
-  deno: ['codec', 'adapter-kit', 'deno-bun'],
-  bun: ['codec', 'adapter-kit', 'deno-bun'],
+  node: ['codec', 'wire', 'adapter-kit', 'client', 'node'],
+  deno: ['codec', 'wire', 'adapter-kit', 'deno-bun'],
+  bun: ['codec', 'wire', 'adapter-kit', 'deno-bun'],
 };
 ensureBuilt(packagesFor[args.runtime]);
 

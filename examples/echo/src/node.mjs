@@ -1,6 +1,6 @@
 // The echo server on Node: `pnpm run echo --port 9001 [--deflate] [--max-payload BYTES]`, and
 // the fuzzing-client mode (`--client --url … --agent …`). Started by ../run.mjs.
-import { WebSocketServer } from '@switchyard/node';
+import { AcceptError, WebSocketServer } from '@switchyard/node';
 import { fragmentLimitFor, parseEchoArgs } from './args.mjs';
 import { runFuzzingClient } from './fuzzing-client.mjs';
 
@@ -54,6 +54,12 @@ export async function main(argv = process.argv.slice(2)) {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : args.port;
   console.log(`echo server (node ${process.version}${args.deflate ? ', permessage-deflate' : ''}) ready on ws://${args.host}:${port}/`);
+  // Accept failures for lack of descriptors are logged once per burst and the server goes on;
+  // any other error of the listening socket ends the process non-zero, for a supervisor to see.
+  server.on('error', (error) => {
+    console.error(`echo server: ${error.message}`);
+    if (!(error instanceof AcceptError) || error.fatal) process.exit(1);
+  });
   let stopping = false;
   const stop = () => {
     if (stopping) process.exit(1);

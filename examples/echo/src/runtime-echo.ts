@@ -38,6 +38,12 @@ export async function runEcho(runtime: EchoRuntime): Promise<void> {
     });
   });
   console.log(`echo server (${runtime.name}${args.deflate ? ', permessage-deflate' : ''}) ready on ws://${args.host}:${server.port}/`);
+  // Accept failures for lack of descriptors are logged once per burst and the server goes on;
+  // a listener that died ends the process non-zero, for a supervisor to see.
+  server.on('error', (error) => {
+    console.error(`echo server: ${error.message}`);
+    if (isFatal(error)) runtime.exit(1);
+  });
   let stopping = false;
   const stop = (): void => {
     if (stopping) runtime.exit(1);
@@ -47,4 +53,10 @@ export async function runEcho(runtime: EchoRuntime): Promise<void> {
   };
   runtime.onSignal('SIGINT', stop);
   runtime.onSignal('SIGTERM', stop);
+}
+
+/** Everything but a passing accept failure (an `AcceptError` with `fatal: false`). */
+function isFatal(error: Error): boolean {
+  const accept = error as Error & { code?: unknown; fatal?: unknown };
+  return accept.code !== 'ERR_WEBSOCKET_ACCEPT' || accept.fatal === true;
 }

@@ -51,3 +51,20 @@ export class HeartbeatTimeoutError extends Error {
     this.name = 'HeartbeatTimeoutError';
   }
 }
+
+/**
+ * The listening socket could not accept a connection. `fatal: false`: resource exhaustion
+ * (`EMFILE`, `ENFILE`, …) — the server backs off, keeps accepting once descriptors are free, and
+ * reports it once per burst. `fatal: true`: the listener is gone and nothing will be accepted
+ * again; a server without an `error` listener then throws it, so the process exits non-zero.
+ */
+export class AcceptError extends Error {
+  readonly code = 'ERR_WEBSOCKET_ACCEPT';
+  readonly fatal: boolean;
+  constructor(cause: unknown, fatal: boolean) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(fatal ? `the listener stopped accepting connections: ${reason}` : `cannot accept connections for now (retrying): ${reason}`, { cause });
+    this.name = 'AcceptError';
+    this.fatal = fatal;
+  }
+}

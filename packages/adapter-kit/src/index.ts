@@ -20,7 +20,7 @@ export { TypedEmitter } from './emitter.js';
 export type { EventMap } from './emitter.js';
 export { HeartbeatMonitor, sweepPeriod } from './heartbeat.js';
 export type { HeartbeatSettings } from './heartbeat.js';
-export { HandshakeError, HeartbeatTimeoutError, SendError, WebSocketProtocolError, WriteStallError } from './errors.js';
+export { AcceptError, HandshakeError, HeartbeatTimeoutError, SendError, WebSocketProtocolError, WriteStallError } from './errors.js';
 export { ZlibCompressor } from './compressor.js';
 export type { ClientDeflateOptions, CompressionOptions, ServerDeflateOptions, ZlibTuning } from './compressor.js';
 export { ConcurrencyLimiter, clientCompressionLimiter } from './limiter.js';

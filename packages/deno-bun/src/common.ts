@@ -23,7 +23,7 @@ export type {
   MessageSendOptions,
   WebSocketConnectionEvents,
 } from '@switchyard/adapter-kit';
-export { WebSocketProtocolError, SendError, HeartbeatTimeoutError } from '@switchyard/adapter-kit';
+export { AcceptError, WebSocketProtocolError, SendError, HeartbeatTimeoutError, WriteStallError, HandshakeError } from '@switchyard/adapter-kit';
 export type { CompressionOptions, Message, RateLimitOptions, SendData, ZlibTuning } from '@switchyard/adapter-kit';
 export type { RequestInfo } from './http.js';
 export { CloseCode, prepareMessage } from '@switchyard/codec';

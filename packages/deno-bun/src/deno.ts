@@ -8,6 +8,7 @@
  * server.on('connection', (socket) => socket.on('message', (data) => socket.send(data)));
  * ```
  */
+import { AcceptError } from '@switchyard/adapter-kit';
 import { BaseWebSocket, type ClientOptions, type ClientTlsOptions, type Connect } from './client.js';
 import { BaseWebSocketServer, type Listen, type WebSocketServerOptions } from './server.js';
 import { DenoTransport } from './deno/transport.js';
@@ -40,9 +41,14 @@ const listen: Listen = (options, onTransport, onAcceptError) => {
       try {
         conn = await listener.accept();
       } catch (error) {
-        if (stopped || error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) return;
+        if (stopped) return;
+        if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+          // The listener was closed under us, not by `stop()`: nothing will be accepted again.
+          onAcceptError(new AcceptError(error, true));
+          return;
+        }
         if (isConnectionError(error)) continue;
-        if (backoff === 0) onAcceptError(error instanceof Error ? error : new Error(String(error)));
+        if (backoff === 0) onAcceptError(new AcceptError(error, false));
         backoff = backoff === 0 ? 10 : Math.min(1000, backoff * 2);
         await new Promise((resolve) => setTimeout(resolve, backoff));
         continue;

@@ -1,5 +1,6 @@
 import { HttpHeadParser, type HttpRequestHead, type PreparedMessage } from '@switchyard/codec';
 import {
+  type AcceptError,
   ServerCore,
   TypedEmitter,
   concatChunks,
@@ -80,10 +81,10 @@ export type Listen = (
   options: { readonly port: number; readonly hostname: string; readonly tls: TlsServerOptions | undefined },
   onTransport: (transport: Transport) => void,
   /**
-   * The listener could not accept for a while (file descriptors exhausted, …): called once per
-   * burst, while it backs off and retries. It keeps accepting until `stop()`.
+   * The listener could not accept: resource exhaustion (`fatal: false`, reported once per burst
+   * while it backs off and retries; it keeps accepting until `stop()`), or it is gone (`fatal: true`).
    */
-  onAcceptError: (error: Error) => void,
+  onAcceptError: (error: AcceptError) => void,
 ) => Listener;
 
 const DEFAULT_MAX_REQUEST_BODY = 1024 * 1024;
@@ -123,7 +124,7 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
     this.#listener = listen(
       { port: options.port ?? 0, hostname: options.host ?? '0.0.0.0', tls: options.tls },
       (transport) => this.#accept(transport),
-      (error) => this.#reportError(error),
+      (error) => this.#acceptFailed(error),
     );
     queueMicrotask(() => this.emit('listening'));
   }
@@ -198,6 +199,18 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
     const errors = this.#announceErrors.splice(0);
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, 'connection listeners failed');
+  }
+
+  #acceptFailed(error: AcceptError): void {
+    // A dead listener must not go unnoticed: without an `error` listener it is thrown, as Node's
+    // EventEmitter does, so that the process exits non-zero and a supervisor restarts it.
+    if (error.fatal && this.listenerCount('error') === 0) {
+      queueMicrotask(() => {
+        throw error;
+      });
+      return;
+    }
+    this.#reportError(error);
   }
 
   #reportError(error: unknown): void {

@@ -1,1 +1,1 @@
-export { HandshakeError, HeartbeatTimeoutError, SendError, WebSocketProtocolError } from '@switchyard/adapter-kit';
+export { AcceptError, HandshakeError, HeartbeatTimeoutError, SendError, WebSocketProtocolError, WriteStallError } from '@switchyard/adapter-kit';

@@ -7,7 +7,7 @@ export { DEFAULT_MAX_PAYLOAD, DEFAULT_HIGH_WATER_MARK, defaultMaxFragments } fro
 export type { RateLimitOptions, ZlibTuning } from '@switchyard/adapter-kit';
 // The shared node:zlib compressor, under the name this package has always exported it by.
 export { ZlibCompressor as NodeCompressor, ConcurrencyLimiter } from '@switchyard/adapter-kit';
-export { WebSocketProtocolError, HandshakeError, SendError, HeartbeatTimeoutError } from './errors.js';
+export { AcceptError, WebSocketProtocolError, HandshakeError, SendError, HeartbeatTimeoutError, WriteStallError } from './errors.js';
 export type { SendData } from '@switchyard/adapter-kit';
 export type { SendResult, PreparedMessage, PeerConnection } from '@switchyard/codec';
 export { prepareMessage, CloseCode } from '@switchyard/codec';

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PreparedMessage, UpgradeRequest } from '@switchyard/codec';
 import {
+  AcceptError,
   ServerCore,
   httpResponse,
   type Admission,
@@ -74,6 +75,8 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
   readonly #ownsServer: boolean;
   readonly #onUpgrade: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
   #closing: Promise<void> | undefined;
+  /** Accepts fail for lack of resources; reported once until a connection is accepted again. */
+  #acceptFailing = false;
 
   constructor(options: WebSocketServerOptions<User>, onListening?: () => void) {
     super();
@@ -123,7 +126,10 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
     });
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket));
     server.on('upgrade', this.#onUpgrade);
-    server.on('error', (error) => this.emit('error', error));
+    server.on('error', (error: NodeJS.ErrnoException) => this.#onServerError(error));
+    server.on('connection', () => {
+      this.#acceptFailing = false;
+    });
     server.on('listening', () => this.emit('listening'));
     if (onListening) this.once('listening', onListening);
     this.httpServer = server;
@@ -236,10 +242,28 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
     return (query === -1 ? url : url.slice(0, query)) === this.#path;
   }
 
+  /**
+   * Out of descriptors or memory, libuv keeps the listener and accepts again once they are free
+   * (refusing the waiting connections meanwhile), so that is reported once per burst and never
+   * crashes the process; any other error of the listening socket is the server's `error`.
+   */
+  #onServerError(error: NodeJS.ErrnoException): void {
+    if (error.syscall === 'accept' && RESOURCE_EXHAUSTION.has(error.code ?? '')) {
+      if (this.#acceptFailing) return;
+      this.#acceptFailing = true;
+      this.#emitError(new AcceptError(error, false));
+      return;
+    }
+    this.emit('error', error);
+  }
+
   #emitError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 }
+
+/** Accept failures that end when the process frees resources: the listener itself is fine. */
+const RESOURCE_EXHAUSTION = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
 /**
  * The same frame with its chunks as Buffer views: socket.write would otherwise wrap a plain

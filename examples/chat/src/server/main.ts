@@ -10,7 +10,13 @@ if (!parsed.ok) {
 const config = parsed.config;
 
 try {
-  const chat = await startChatServer(config);
+  const chat = await startChatServer({
+    ...config,
+    onFatal: () => {
+      console.error('the listening socket failed; exiting');
+      process.exit(1);
+    },
+  });
   const where = chat.broker === 'redis' ? `Redis at ${redact(config.redisUrl ?? '')}` : `memory, history saved in ${config.dataFile}`;
   console.log(`Switchyard chat listening on ${chat.url} (broker: ${where})`);
 
