@@ -6,7 +6,7 @@ import { TypedEmitter } from './emitter.js';
 import { HeartbeatTimeoutError, SendError, WebSocketProtocolError, WriteStallError } from './errors.js';
 import { HeartbeatMonitor, sweepPeriod } from './heartbeat.js';
 import { Inbox } from './inbox.js';
-import { READ_PAUSE_UNSENT_BYTES, type ResolvedConnectionOptions } from './options.js';
+import { READ_PAUSE_INFLATE_BYTES, READ_PAUSE_UNSENT_BYTES, type ResolvedConnectionOptions } from './options.js';
 import { TokenBucket } from './token-bucket.js';
 import type { Transport, TransportHandler } from './transport.js';
 
@@ -139,6 +139,8 @@ export class WebSocketConnection<User = unknown>
   #inboxFull = false;
   /** Reading stopped because `READ_PAUSE_UNSENT_BYTES` wait for the peer (until the transport drains). */
   #writePaused = false;
+  /** Reading stopped because `READ_PAUSE_INFLATE_BYTES` wait behind an inflation (until it catches up). */
+  #inflatePaused = false;
   /** Bytes handed to the transport so far, and what the peer had taken at the last sweep. */
   #handedOver = 0;
   #stallAccepted = 0;
@@ -347,7 +349,7 @@ export class WebSocketConnection<User = unknown>
 
   resume(): void {
     this.#userPaused = false;
-    if (!this.#inboxFull && !this.#writePaused && !this.#socketClosed) this.#transport.resume();
+    this.#resumeReading();
     this.lastReceivedAt = Date.now();
   }
 
@@ -423,7 +425,7 @@ export class WebSocketConnection<User = unknown>
       () => {
         this.#inboxFull = false;
         this.lastReceivedAt = Date.now();
-        if (!this.#socketClosed && !this.#userPaused && !this.#writePaused) this.#transport.resume();
+        this.#resumeReading();
       },
     );
     if (this.#socketClosed) inbox.end();
@@ -482,7 +484,17 @@ export class WebSocketConnection<User = unknown>
   #onData(chunk: Uint8Array): void {
     this.lastReceivedAt = Date.now();
     this.#engine.receive(chunk);
+    if (!this.#inflatePaused && this.#engine.bufferedInput >= READ_PAUSE_INFLATE_BYTES) {
+      this.#inflatePaused = true;
+      this.#transport.pause();
+    }
     this.#process();
+  }
+
+  /** Resumes reading once nothing holds it: the application, the inbox, unsent output, inflation. */
+  #resumeReading(): void {
+    if (this.#userPaused || this.#inboxFull || this.#writePaused || this.#inflatePaused || this.#socketClosed) return;
+    this.#transport.resume();
   }
 
   #onEnd(): void {
@@ -495,7 +507,7 @@ export class WebSocketConnection<User = unknown>
   #onDrain(): void {
     if (this.#writePaused && this.#transport.pendingBytes === 0) {
       this.#writePaused = false;
-      if (!this.#userPaused && !this.#inboxFull && !this.#socketClosed) this.#transport.resume();
+      this.#resumeReading();
     }
     if (this.#engine.bufferedOutput > 0 && this.#corked === 0) this.#writeOutput();
     this.#settleDrain();
@@ -554,6 +566,10 @@ export class WebSocketConnection<User = unknown>
       } while (this.#wakeupPending);
     } finally {
       this.#dispatching = false;
+    }
+    if (this.#inflatePaused && this.#engine.bufferedInput < READ_PAUSE_INFLATE_BYTES / 2) {
+      this.#inflatePaused = false;
+      this.#resumeReading();
     }
     if (this.#corked > 0) return;
     this.#writeOutput();
@@ -679,7 +695,7 @@ export class WebSocketConnection<User = unknown>
     }
     if (this.#writeStalled(now)) return;
     // While reading is paused the peer's pongs cannot be seen: the write-stall bound watches it.
-    if (heartbeatInterval <= 0 || this.readPaused || this.#writePaused) return;
+    if (heartbeatInterval <= 0 || this.readPaused || this.#writePaused || this.#inflatePaused) return;
     const answered = this.#pingSentAt === 0 || this.lastReceivedAt >= this.#pingSentAt;
     if (!answered) {
       if (now - this.#pingSentAt >= heartbeatTimeout) {

@@ -66,6 +66,12 @@ export const DEFAULT_WRITE_STALL_TIMEOUT = 60_000;
  * never reads) cannot make us buffer on its behalf.
  */
 export const READ_PAUSE_UNSENT_BYTES = 1024 * 1024;
+/**
+ * Received bytes waiting behind a message being inflated beyond which reading pauses until the
+ * inflation catches up: a peer that sends compressed messages faster than zlib inflates them
+ * cannot make us queue its bytes in memory.
+ */
+export const READ_PAUSE_INFLATE_BYTES = 256 * 1024;
 
 /** The fragment limit that lets a message of `maxPayload` bytes arrive in 64-byte fragments. */
 export function defaultMaxFragments(maxPayload: number): number {

@@ -10,8 +10,10 @@ import {
   frameHeaderLength,
   writeHeaderBytes,
 } from './frame.js';
+import { MaskKeyPool } from './mask-keys.js';
 import { copyMasked } from './mask.js';
 import { MessageAssembler, concatBytes, fragmentPayload } from './message.js';
+import { SlabRegion } from './output-slab.js';
 import type {
   CloseInitiator,
   Compressor,
@@ -67,18 +69,8 @@ const DEFLATE_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
  * than a second write. Larger payloads stay separate, ready for writev, never copied (server).
  */
 const COALESCE_LIMIT = 1024;
-/** Random bytes fetched per call to the source: 1024 mask keys. */
-const MASK_POOL_BYTES = 4096;
-/**
- * Small frames are written one after another into a slab shared by every connection, and each
- * connection hands out its consecutive frames as one view: no allocation per frame, one chunk
- * for many frames (fewer writes), and no idle buffer per connection. Regions never overlap, so
- * views already handed out are never written again; a full slab is replaced, not reused.
- */
-const SLAB_BYTES = 64 * 1024;
-const sharedSlab = { bytes: new Uint8Array(0), end: 0 };
-const EMPTY = new Uint8Array(0);
 
+const EMPTY = new Uint8Array(0);
 const textEncoder = new TextEncoder();
 /**
  * One fatal decoder for every connection: called without `stream: true` it keeps no state
@@ -88,8 +80,6 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** A client's short text, encoded here and masked on its way into the slab; used synchronously. */
 const textScratch = new Uint8Array(COALESCE_LIMIT);
-/** The mask key of the frame being written; used synchronously right after it is filled. */
-const maskKeyScratch = new Uint8Array(4);
 
 /** A message waiting behind asynchronous compression, or frames queued behind such a message. */
 type PendingSend =
@@ -138,21 +128,6 @@ function controlPayload(data: Uint8Array | string | undefined, what: string): Ui
   return payload;
 }
 
-/** `target[to + i] = source[from + i] ^ key[i % 4]` for `length` bytes; source and target may be the same bytes. */
-function xorWithKey(target: Uint8Array, to: number, source: Uint8Array, from: number, length: number, key: Uint8Array): void {
-  const k0 = key[0]!;
-  const k1 = key[1]!;
-  const k2 = key[2]!;
-  const k3 = key[3]!;
-  let i = 0;
-  for (const whole = length & ~3; i < whole; i += 4) {
-    target[to + i] = source[from + i]! ^ k0;
-    target[to + i + 1] = source[from + i + 1]! ^ k1;
-    target[to + i + 2] = source[from + i + 2]! ^ k2;
-    target[to + i + 3] = source[from + i + 3]! ^ k3;
-  }
-  for (; i < length; i++) target[to + i] = source[from + i]! ^ key[i & 3]!;
-}
 
 /**
  * The sans-I/O WebSocket engine for one connection, after the handshake. Bytes from the
@@ -168,10 +143,8 @@ export class Connection {
   private events: ConnectionEvent[] = [];
   private output: Uint8Array[] = [];
   private outputBytes = 0;
-  /** This connection's small frames not yet in `output`: `slab[slabStart..slabEnd)`. */
-  private slab: Uint8Array = EMPTY;
-  private slabStart = 0;
-  private slabEnd = 0;
+  /** This connection's small frames in the shared output slab, not yet in `output`. */
+  private readonly slab = new SlabRegion();
   /** Sends held back, in order, while a message ahead of them is being compressed. */
   private pending: PendingSend[] = NO_PENDING;
   private pendingBytes = 0;
@@ -186,9 +159,8 @@ export class Connection {
   private readonly deflate: PerMessageDeflateOptions | undefined;
   private readonly deflateThreshold: number;
   private readonly onWakeup: (() => void) | undefined;
-  private readonly randomBytes: (target: Uint8Array) => void;
-  private maskPool: Uint8Array = EMPTY;
-  private maskPoolUsed = MASK_POOL_BYTES;
+  /** A client's mask keys; a server masks nothing. */
+  private readonly maskKeys: MaskKeyPool | undefined;
 
   private closeSent = false;
   /** Our close frame waits in `pending` (behind a message being compressed). */
@@ -224,7 +196,7 @@ export class Connection {
       allocate: this.allocate,
     });
     this.onWakeup = options.onWakeup;
-    this.randomBytes = options.randomBytes ?? defaultRandomBytes;
+    this.maskKeys = options.role === 'client' ? new MaskKeyPool(options.randomBytes ?? defaultRandomBytes) : undefined;
   }
 
   get state(): ConnectionState {
@@ -249,11 +221,13 @@ export class Connection {
   }
 
   /**
-   * Received bytes waiting, unread, behind a message being inflated asynchronously. An adapter
-   * that wants to bound its memory pauses reading while this grows, and resumes on `onWakeup`.
+   * Received bytes waiting, unread, behind a message being inflated asynchronously (those of
+   * the chunk being decoded and those received since); 0 when no inflation is in flight, so a
+   * partial frame never counts. The adapters pause reading while this is above
+   * `READ_PAUSE_INFLATE_BYTES` and resume when the inflation has caught up (`onWakeup`).
    */
   get bufferedInput(): number {
-    return this.backlogBytes;
+    return this.inflating ? this.backlogBytes + this.decoder.pendingBytes : 0;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -306,7 +280,7 @@ export class Connection {
   }
 
   takeOutput(): Uint8Array[] {
-    this.sealSlab();
+    this.slab.seal(this.output);
     const output = this.output;
     if (output.length === 0) return [];
     this.output = [];
@@ -520,7 +494,7 @@ export class Connection {
       return;
     }
     if (this.pending.length === 0) {
-      this.sealSlab();
+      this.slab.seal(this.output);
       for (const chunk of message.chunks) this.output.push(chunk);
       this.outputBytes += message.byteLength;
     } else {
@@ -638,7 +612,7 @@ export class Connection {
     }
     let chunks: Uint8Array[] = target;
     if (target === this.output) {
-      this.sealSlab();
+      this.slab.seal(this.output);
       this.outputBytes += total;
       chunks = this.output;
     }
@@ -646,7 +620,7 @@ export class Connection {
       // The caller's bytes are never modified: the masked payload is a copy next to the header.
       const frame = this.allocate(total);
       writeHeaderBytes(frame, 0, opcode, fin, rsv1, length, true);
-      const key = this.writeMaskKey(frame, headerLength - 4);
+      const key = this.maskKeys!.write(frame, headerLength - 4);
       copyMasked(frame, headerLength, payload, key);
       chunks.push(frame);
     } else if (length <= COALESCE_LIMIT) {
@@ -666,19 +640,19 @@ export class Connection {
   private writeSmallFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, headerLength: number): void {
     const length = payload.length;
     const total = headerLength + length;
-    this.reserveSlab(total);
     const slab = this.slab;
-    const at = this.slabEnd;
-    this.slabEnd = at + total;
-    sharedSlab.end = at + total;
-    const masked = this.role === 'client';
-    writeHeaderBytes(slab, at, opcode, fin, rsv1, length, masked);
+    slab.reserve(total, this.output);
+    const bytes = slab.bytes;
+    const at = slab.end;
+    slab.commit(at, total);
+    const masked = this.maskKeys !== undefined;
+    writeHeaderBytes(bytes, at, opcode, fin, rsv1, length, masked);
     const p = at + headerLength;
-    if (!masked) {
-      if (length !== 0) slab.set(payload, p);
+    if (this.maskKeys === undefined) {
+      if (length !== 0) bytes.set(payload, p);
       return;
     }
-    xorWithKey(slab, p, payload, 0, length, this.writeMaskKey(slab, p - 4));
+    copyMasked(bytes, p, payload, this.maskKeys.write(bytes, p - 4));
   }
 
   /**
@@ -688,7 +662,7 @@ export class Connection {
    * that does not fit, so "all units read" means "all encoded".
    */
   private writeSmallText(text: string): boolean {
-    return this.role === 'client' ? this.writeSmallMaskedText(text) : this.writeSmallUnmaskedText(text);
+    return this.maskKeys !== undefined ? this.writeSmallMaskedText(text, this.maskKeys) : this.writeSmallUnmaskedText(text);
   }
 
   /** Server: the text is encoded in place, after its header; no copy. */
@@ -697,21 +671,24 @@ export class Connection {
     // 1 to 3 UTF-8 bytes per UTF-16 unit (a surrogate pair: 4 bytes for its 2 units).
     const bound = Math.min(units * 3, COALESCE_LIMIT);
     // Room for the header the longest possible payload needs; the length is known only after.
-    const headerRoom = bound < 126 ? 2 : 4;
-    this.reserveSlab(headerRoom + bound);
+    const headerRoom = frameHeaderLength(bound, false);
     const slab = this.slab;
-    const at = this.slabEnd;
+    slab.reserve(headerRoom + bound, this.output);
+    const bytes = slab.bytes;
+    const at = slab.end;
     let p = at + headerRoom;
-    const { read, written } = textEncoder.encodeInto(text, slab.subarray(p, p + bound));
+    const { read, written } = textEncoder.encodeInto(text, bytes.subarray(p, p + bound));
     if (read !== units) return false;
-    if (written < 126 && headerRoom === 4) {
-      // A 2-byte header after all: the payload moves up to it. Measured cheaper than encoding
+    const headerLength = frameHeaderLength(written, false);
+    if (headerLength < headerRoom) {
+      // A shorter header after all: the payload moves up to it. Measured cheaper than encoding
       // into a scratch buffer and copying every text, or than encoding twice.
-      slab.copyWithin(at + 2, p, p + written);
-      p = at + 2;
+      bytes.copyWithin(at + headerLength, p, p + written);
+      p = at + headerLength;
     }
-    writeHeaderBytes(slab, at, Opcode.Text, true, false, written, false);
-    this.commitSlab(at, p - at + written);
+    writeHeaderBytes(bytes, at, Opcode.Text, true, false, written, false);
+    slab.commit(at, p - at + written);
+    this.outputBytes += p - at + written;
     return true;
   }
 
@@ -720,74 +697,20 @@ export class Connection {
    * into a shared scratch buffer and masked on its way into the slab behind a header of the
    * exact size (measured faster than encoding in place, then masking in place).
    */
-  private writeSmallMaskedText(text: string): boolean {
+  private writeSmallMaskedText(text: string, maskKeys: MaskKeyPool): boolean {
     const { read, written } = textEncoder.encodeInto(text, textScratch);
     if (read !== text.length) return false;
     const headerLength = frameHeaderLength(written, true);
-    this.reserveSlab(headerLength + written);
     const slab = this.slab;
-    const at = this.slabEnd;
-    writeHeaderBytes(slab, at, Opcode.Text, true, false, written, true);
+    slab.reserve(headerLength + written, this.output);
+    const bytes = slab.bytes;
+    const at = slab.end;
+    writeHeaderBytes(bytes, at, Opcode.Text, true, false, written, true);
     const p = at + headerLength;
-    xorWithKey(slab, p, textScratch, 0, written, this.writeMaskKey(slab, p - 4));
-    this.commitSlab(at, headerLength + written);
+    copyMasked(bytes, p, textScratch, maskKeys.write(bytes, p - 4), 0, written);
+    slab.commit(at, headerLength + written);
+    this.outputBytes += headerLength + written;
     return true;
-  }
-
-  /** Extends this connection's region of the slab over the `bytes` just written at `at`. */
-  private commitSlab(at: number, bytes: number): void {
-    this.slabEnd = at + bytes;
-    sharedSlab.end = at + bytes;
-    this.outputBytes += bytes;
-  }
-
-  /**
-   * Makes room for `bytes` after this connection's frames in the shared slab. The region goes
-   * on only if nobody wrote after it and the bytes fit; otherwise a new region starts, on a new
-   * slab when the shared one is full.
-   */
-  private reserveSlab(bytes: number): void {
-    const shared = sharedSlab;
-    if (this.slab === shared.bytes && this.slabEnd === shared.end && shared.end + bytes <= shared.bytes.length) return;
-    this.sealSlab();
-    if (shared.end + bytes > shared.bytes.length) {
-      shared.bytes = new Uint8Array(SLAB_BYTES);
-      shared.end = 0;
-    }
-    this.slab = shared.bytes;
-    this.slabStart = shared.end;
-    this.slabEnd = shared.end;
-  }
-
-  /**
-   * Moves the slab's unsent frames into the output, before anything else is appended to it,
-   * and lets go of the slab: an idle connection must not keep a full, replaced slab alive. The
-   * next small frame continues on the shared slab, wherever it then stands.
-   */
-  private sealSlab(): void {
-    if (this.slabEnd === this.slabStart) return;
-    this.output.push(this.slab.subarray(this.slabStart, this.slabEnd));
-    this.slab = EMPTY;
-    this.slabStart = 0;
-    this.slabEnd = 0;
-  }
-
-  /** Four fresh random bytes written at `frame[at..]`; returns the pool they came from, positioned. */
-  private writeMaskKey(frame: Uint8Array, at: number): Uint8Array {
-    if (this.maskPoolUsed + 4 > MASK_POOL_BYTES) {
-      if (this.maskPool.length === 0) this.maskPool = new Uint8Array(MASK_POOL_BYTES);
-      this.randomBytes(this.maskPool);
-      this.maskPoolUsed = 0;
-    }
-    const pool = this.maskPool;
-    const p = this.maskPoolUsed;
-    const key = maskKeyScratch;
-    frame[at] = key[0] = pool[p]!;
-    frame[at + 1] = key[1] = pool[p + 1]!;
-    frame[at + 2] = key[2] = pool[p + 2]!;
-    frame[at + 3] = key[3] = pool[p + 3]!;
-    this.maskPoolUsed = p + 4;
-    return key;
   }
 
   /** Moves what is ready from the pending queue to the output, starting compressions in order. */
@@ -799,7 +722,7 @@ export class Connection {
         pending.shift();
         if (pending.length === 0) this.closeFramePending = false;
         this.pendingBytes -= head.bytes;
-        this.sealSlab();
+        this.slab.seal(this.output);
         for (const chunk of head.chunks) this.output.push(chunk);
         this.outputBytes += head.bytes;
         continue;

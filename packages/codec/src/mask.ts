@@ -93,17 +93,38 @@ function copyMaskedSimd(kernel: SimdMaskKernel, block: Uint8Array, target: Uint8
 }
 
 /**
- * Copies `source` into `target` at `at`, unmasking it on the way with the key phase `offset`:
- * one pass over the bytes instead of a copy followed by an in-place unmask.
+ * Copies `source` (its first `length` bytes) into `target` at `at`, masking or unmasking it on
+ * the way with the key phase `offset`: one pass over the bytes instead of a copy followed by an
+ * in-place mask. `source` and `target` may be the same bytes at the same place.
  */
-export function copyMasked(target: Uint8Array, at: number, source: Uint8Array, key: Uint8Array, offset = 0): void {
-  const length = source.length;
+export function copyMasked(target: Uint8Array, at: number, source: Uint8Array, key: Uint8Array, offset = 0, length = source.length): void {
+  if (length < WORD_THRESHOLD) {
+    copyMaskedJs(target, at, source, key, offset, length);
+    return;
+  }
+  const bytes = length === source.length ? source : source.subarray(0, length);
   if (kernel === undefined || length < SIMD_THRESHOLD) {
-    target.set(source, at);
+    target.set(bytes, at);
     applyMaskJs(target.subarray(at, at + length), key, offset);
     return;
   }
-  copyMaskedSimd(kernel, copyBlock!, target, at, source, key, offset);
+  copyMaskedSimd(kernel, copyBlock!, target, at, bytes, key, offset);
+}
+
+/** `target[at + i] = source[i] ^ key[(offset + i) % 4]` in one pass, for short payloads: no views made. */
+function copyMaskedJs(target: Uint8Array, at: number, source: Uint8Array, key: Uint8Array, offset: number, length: number): void {
+  const k0 = key[offset & 3]!;
+  const k1 = key[(offset + 1) & 3]!;
+  const k2 = key[(offset + 2) & 3]!;
+  const k3 = key[(offset + 3) & 3]!;
+  let i = 0;
+  for (const whole = length & ~3; i < whole; i += 4) {
+    target[at + i] = source[i]! ^ k0;
+    target[at + i + 1] = source[i + 1]! ^ k1;
+    target[at + i + 2] = source[i + 2]! ^ k2;
+    target[at + i + 3] = source[i + 3]! ^ k3;
+  }
+  for (; i < length; i++) target[at + i] = source[i]! ^ key[(offset + i) & 3]!;
 }
 
 /**
