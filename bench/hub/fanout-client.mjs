@@ -1,20 +1,22 @@
 // Load generator for fan-out: opens N WebSocket connections over raw TCP (a minimal client:
 // handshake, then only counts unmasked server frames), so nearly all the CPU of a run is the
 // server's. Prints one JSON line per phase on stdout.
-//   node fanout-client.mjs <port> <connections> <expected frames per connection>
+//   node fanout-client.mjs <port> <connections> <expected messages per connection> [source addresses]
+// With K source addresses, connections come from 127.0.0.1 … 127.0.0.K in turn, so more of them
+// fit than one address's ephemeral ports allow.
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
-const [port, connections, expectedPerConnection] = process.argv.slice(2).map(Number);
+const [port, connections, expectedPerConnection, addresses = 1] = process.argv.slice(2).map(Number);
 const clock = () => performance.timeOrigin + performance.now();
 const total = connections * expectedPerConnection;
 let received = 0;
 let first = 0;
 let last = 0;
 
-function open() {
+function open(index) {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    const socket = connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${1 + (index % addresses)}`, noDelay: true });
     const key = randomBytes(16).toString('base64');
     let handshaken = false;
     let pending = Buffer.alloc(0);
@@ -62,6 +64,8 @@ function open() {
           continue;
         }
         offset += header + length;
+        // Only published messages count ({"t":"msg"…): not the hub's `pos` frame on subscribe.
+        if (length < 7 || pending[offset - length + 6] !== 0x6d) continue;
         const now = clock();
         if (received === 0) first = now;
         received++;
@@ -78,7 +82,7 @@ function open() {
 const sockets = [];
 for (let i = 0; i < connections; i += 200) {
   const batch = [];
-  for (let j = i; j < Math.min(connections, i + 200); j++) batch.push(open());
+  for (let j = i; j < Math.min(connections, i + 200); j++) batch.push(open(j));
   sockets.push(...(await Promise.all(batch)));
 }
 console.log(JSON.stringify({ phase: 'connected', connections: sockets.length }));

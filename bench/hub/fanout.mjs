@@ -2,14 +2,17 @@
 // MemoryBroker) against a plain `ws` loop over `wss.clients`, in the same run, alternating.
 // Also reports server memory per subscribed idle connection.
 //
-//   node bench/hub/build.mjs && node bench/hub/fanout.mjs [--connections 10000] [--messages 20] [--runs 3]
+//   node bench/hub/build.mjs && node bench/hub/fanout.mjs [--connections 10000] [--messages 20] [--runs 3] [--addresses 4]
+//
+// Connections come from 127.0.0.1 … 127.0.0.<addresses>: back-to-back runs from one address
+// run out of ephemeral ports (sockets of the previous run still in TIME_WAIT).
 //
 // Server pinned to CPU 0, the load generator (raw TCP frame counter) to CPU 1.
 import { fileURLToPath } from 'node:url';
 import { median, parseArgs, startProcess } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const options = parseArgs({ connections: 10_000, messages: 20, runs: 3, server: '0', client: '1' });
+const options = parseArgs({ connections: 10_000, messages: 20, runs: 3, addresses: 4, server: '0', client: '1' });
 
 const servers = {
   ws: [`${here}ws-server.mjs`],
@@ -24,7 +27,7 @@ async function run(kind) {
   try {
     const { port } = await server.next('ready');
     const before = (server.send('mem'), await server.next('mem'));
-    const client = startProcess(process.execPath, [`${here}fanout-client.mjs`, String(port), String(options.connections), String(options.messages)], {
+    const client = startProcess(process.execPath, [`${here}fanout-client.mjs`, String(port), String(options.connections), String(options.messages), String(options.addresses)], {
       cpus: options.client,
     });
     try {

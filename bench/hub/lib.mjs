@@ -14,9 +14,13 @@ process.once('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGPIPE', 'SIGHUP']) process.once(signal, () => process.exit(1));
 
-/** Spawns a process (pinned with taskset when `cpus` is given) whose stdout is JSON lines. */
-export function startProcess(command, args, { cpus, env } = {}) {
-  const argv = cpus ? ['taskset', '-c', cpus, command, ...args] : [command, ...args];
+/**
+ * Spawns a process (pinned with taskset when `cpus` is given) whose stdout is JSON lines. With
+ * `raiseFileLimit`, its open-file limit is raised to the hard limit first (10,000 sockets and more).
+ */
+export function startProcess(command, args, { cpus, env, raiseFileLimit = false } = {}) {
+  let argv = cpus ? ['taskset', '-c', cpus, command, ...args] : [command, ...args];
+  if (raiseFileLimit) argv = ['sh', '-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', ...argv];
   const child = track(spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } }));
   const waiting = [];
   const seen = [];

@@ -31,6 +31,8 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     const start = performance.timeOrigin + performance.now();
     for (let i = 0; i < count; i++) await hub.publish('all', 'm', PAYLOAD);
     report(start, cpu);
+    // Runs after the hub's end-of-turn flush (scheduled by the first delivery): every batch was written.
+    setImmediate(() => console.log(JSON.stringify({ phase: 'flushed', at: performance.timeOrigin + performance.now() })));
   }
   if (command === 'cpu') console.log(JSON.stringify({ phase: 'cpu', ...cpuSince(goCpu) }));
   if (command === 'exit') process.exit(0);

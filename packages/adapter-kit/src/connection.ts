@@ -296,14 +296,24 @@ export class WebSocketConnection<User = unknown>
    * Runs `callback` with writes held back, then writes everything it sent in one go: several
    * `send`s to this connection become one system call (as replies inside a message listener
    * already do). Sends inside report `queued`.
+   *
+   * Without a callback, writes stay held until the matching `uncork()` (nestable, like a Node
+   * socket's): for batching that spans more than one call, such as the hub's fan-out within
+   * an event-loop turn.
    */
-  cork(callback: () => void): void {
+  cork(callback?: () => void): void {
     this[HOLD_WRITES]();
+    if (callback === undefined) return;
     try {
       callback();
     } finally {
       this[RELEASE_WRITES]();
     }
+  }
+
+  /** Ends one `cork()` without a callback; the last one writes everything held. */
+  uncork(): void {
+    if (this.#corked > 0) this[RELEASE_WRITES]();
   }
 
   /** Holds writes back until the matching release (nestable; used by `cork` and a server's `cork`). */

@@ -145,4 +145,11 @@ export interface PeerConnection {
   close(code?: number, reason?: string): void;
   /** Registers a listener for the end of the connection (clean or not). */
   once(event: 'close', listener: (code: number, reason: string) => void): unknown;
+  /**
+   * Optional: hold writes back (nestable, as Node's `socket.cork()`) until the matching
+   * `uncork`, which writes everything held at once. Sends in between are accepted in order and
+   * counted in `bufferedAmount`. A connection without it writes each send as it comes.
+   */
+  cork?(): void;
+  uncork?(): void;
 }

@@ -20,6 +20,7 @@ import {
   type SubscriptionOwner,
 } from './subscription.js';
 import { TopicChannel } from './topic-channel.js';
+import { WriteBatch } from './write-batch.js';
 
 export interface PublishOptions {
   /** Every subscriber but this connection receives the message (e.g. the sender of a chat line). */
@@ -161,6 +162,7 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
   /** Shared by every subscription (one object per policy, not one per subscription). */
   readonly #limits: Readonly<Record<SlowConsumerPolicy, DeliveryLimits>>;
   readonly #owner: SubscriptionOwner;
+  readonly #batch = new WriteBatch((error) => this.#emit('error', error));
   #gapTimer: ReturnType<typeof setInterval> | undefined;
   #session: BrokerSession | undefined;
   #connectionCount = 0;
@@ -178,6 +180,7 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
     this.#owner = {
       unreportedGap: (subscription) => this.#watchGap(subscription),
       peerClosed: (subscriber) => this.#onPeerClose(subscriber as PeerState),
+      hold: (subscriber) => this.#batch.hold(subscriber),
     };
     const broker: Broker = options.broker ?? new MemoryBroker();
     this.ready = broker
@@ -343,6 +346,8 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
     this.#gapTimer = undefined;
     this.#unannounced.clear();
     this.#channels.clear();
+    // What this turn delivered still leaves: connections outlive the hub.
+    this.#batch.flush();
     await this.ready.catch(() => undefined);
     await this.#session?.close();
   }
@@ -356,6 +361,7 @@ class HubImpl<P extends ProtocolShape, Meta, Topic extends string> implements Hu
       id: `${this.nodeId}.${(this.#connectionCount++).toString(36)}`,
       peer,
       closed: false,
+      corkedAt: undefined,
       cleaned: false,
       subscriptions: new Map(),
       presence: undefined,

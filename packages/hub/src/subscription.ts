@@ -8,6 +8,7 @@ import { CloseCode, prepareMessage } from '@switchyard/codec';
 import type { PeerConnection, PreparedMessage } from '@switchyard/codec';
 import type { BrokerEntry, HistoryRead } from './broker.js';
 import { gapFrameText, positionFrameText, resyncFrameText, skipFrameText, stampedFrameText } from './frames.js';
+import type { BatchedPeer } from './write-batch.js';
 
 export type SlowConsumerPolicy = 'drop-with-gap' | 'close';
 
@@ -20,7 +21,7 @@ export interface DeliveryLimits {
 }
 
 /** The connection side a subscription writes to. */
-export interface SubscriberPeer {
+export interface SubscriberPeer extends BatchedPeer {
   readonly id: string;
   readonly peer: PeerConnection;
   /** Set once the connection closed or the hub closed it; nothing is written after. */
@@ -36,6 +37,8 @@ export interface SubscriptionOwner {
   unreportedGap(subscription: Subscription): void;
   /** A write found the connection closed (its `close` event may have come before the hub saw it). */
   peerClosed(subscriber: SubscriberPeer): void;
+  /** Called before every write: the connection's writes of this turn leave together. */
+  hold(subscriber: SubscriberPeer): void;
 }
 
 export const SLOW_CONSUMER_CLOSE_REASON = 'slow consumer';
@@ -222,6 +225,7 @@ export class Subscription {
       this.#overflow(entry.seq);
       return;
     }
+    this.owner.hold(this.subscriber);
     const result = this.subscriber.peer.sendPrepared(prepared);
     if (result.status === 'dropped') {
       if (result.reason === 'high-water-mark') this.#overflow(entry.seq);
@@ -250,6 +254,7 @@ export class Subscription {
   /** Control frames (gap, resync) are tiny and rare; they may exceed the bound by their size. */
   #write(text: string): void {
     if (this.subscriber.closed) return;
+    this.owner.hold(this.subscriber);
     const result = this.subscriber.peer.send(text);
     if (result.status === 'dropped' && result.reason === 'closed') this.#peerClosed();
   }

@@ -72,6 +72,31 @@ describe('send', () => {
     expect(chunks).toEqual([10 * 4]);
   });
 
+  it('cork() without a callback holds writes across turns until the matching uncork()', async () => {
+    const { ws, peer } = await pair();
+    const got: string[] = [];
+    const chunks: number[] = [];
+    (ws as unknown as { _socket: import('node:net').Socket })._socket.prependListener('data', (chunk: Buffer) => chunks.push(chunk.length));
+    ws.on('message', (data: Buffer) => got.push(data.toString()));
+    peer.cork();
+    peer.cork();
+    expect(peer.send('a0').status).toBe('queued');
+    await delay(20);
+    expect(peer.send('a1').status).toBe('queued');
+    peer.uncork();
+    await delay(20);
+    // Still held by the outer cork: nothing reached the client.
+    expect(got).toEqual([]);
+    expect(peer.bufferedAmount).toBe(8);
+    peer.uncork();
+    await waitUntil(() => got.length === 2, 3000, 'two messages');
+    expect(got).toEqual(['a0', 'a1']);
+    expect(chunks).toEqual([2 * 4]);
+    // An extra uncork changes nothing: the next send is written at once.
+    peer.uncork();
+    expect(peer.send('b').status).toBe('written');
+  });
+
   it('server.cork() turns several broadcasts into one write per connection', async () => {
     const { server, url } = await startServer();
     cleanups.push(() => server.close());
