@@ -8,8 +8,9 @@
  * server.on('connection', (socket) => socket.on('message', (data) => socket.send(data)));
  * ```
  */
-import { BaseWebSocket, type ClientOptions, type ClientTlsOptions, type Connect } from './client.js';
-import { BaseWebSocketServer, type Listen, type WebSocketServerOptions } from './server.js';
+import type { BaseWebSocket, ClientTlsOptions, Connect } from './client.js';
+import { runtimeClasses } from './entry.js';
+import type { BaseWebSocketServer, Listen } from './server.js';
 import { bunSocketHandlers, type BunSocketData, type BunTransport } from './bun/transport.js';
 
 export * from './common.js';
@@ -52,19 +53,15 @@ const connect: Connect = (target, tls) =>
     }).catch(reject);
   });
 
+const classes = runtimeClasses(listen, connect);
+
 /** A WebSocket server on Bun's raw TCP (or TLS with `tls`). Listens as soon as it is constructed. */
-export class WebSocketServer<User = undefined> extends BaseWebSocketServer<User> {
-  constructor(options: WebSocketServerOptions<User> = {}) {
-    super(options, listen);
-  }
-}
+export const WebSocketServer = classes.WebSocketServer;
+export type WebSocketServer<User = undefined> = BaseWebSocketServer<User>;
 
 /** The WHATWG WebSocket client on Bun's raw TCP, with server-grade options on top. */
-export class WebSocket extends BaseWebSocket<ClientTlsOptions> {
-  constructor(url: string | URL, protocols?: string | readonly string[], options: ClientOptions = {}) {
-    super(url, protocols, options, connect);
-  }
-}
+export const WebSocket = classes.WebSocket;
+export type WebSocket = BaseWebSocket<ClientTlsOptions>;
 
 /** Which runtime this entry point drives. */
 export const runtime = 'bun' as const;

@@ -9,8 +9,9 @@
  * ```
  */
 import { AcceptError } from '@switchyard/adapter-kit';
-import { BaseWebSocket, type ClientOptions, type ClientTlsOptions, type Connect } from './client.js';
-import { BaseWebSocketServer, type Listen, type WebSocketServerOptions } from './server.js';
+import type { BaseWebSocket, ClientTlsOptions, Connect } from './client.js';
+import { runtimeClasses } from './entry.js';
+import type { BaseWebSocketServer, Listen } from './server.js';
 import { DenoTransport } from './deno/transport.js';
 
 export * from './common.js';
@@ -97,19 +98,15 @@ function noDelay(conn: Deno.Conn): void {
   }
 }
 
+const classes = runtimeClasses(listen, connect);
+
 /** A WebSocket server on Deno's raw TCP (or TLS with `tls`). Listens as soon as it is constructed. */
-export class WebSocketServer<User = undefined> extends BaseWebSocketServer<User> {
-  constructor(options: WebSocketServerOptions<User> = {}) {
-    super(options, listen);
-  }
-}
+export const WebSocketServer = classes.WebSocketServer;
+export type WebSocketServer<User = undefined> = BaseWebSocketServer<User>;
 
 /** The WHATWG WebSocket client on Deno's raw TCP, with server-grade options on top. */
-export class WebSocket extends BaseWebSocket<ClientTlsOptions> {
-  constructor(url: string | URL, protocols?: string | readonly string[], options: ClientOptions = {}) {
-    super(url, protocols, options, connect);
-  }
-}
+export const WebSocket = classes.WebSocket;
+export type WebSocket = BaseWebSocket<ClientTlsOptions>;
 
 /** Which runtime this entry point drives. */
 export const runtime = 'deno' as const;
