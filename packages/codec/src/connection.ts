@@ -201,6 +201,12 @@ export class Connection {
   private backlogBytes = 0;
   private endPending = false;
   private localCloseStarted = false;
+  /**
+   * A violation met while events that precede it were still waiting to be taken. It takes effect
+   * only once the adapter has taken them, so that what the application sends in reply to them is
+   * queued before the close frame (see `failurePending`).
+   */
+  private deferredFailure: ProtocolViolation | undefined;
 
   constructor(options: ConnectionOptions) {
     if (options.role !== 'client' && options.role !== 'server') {
@@ -256,6 +262,17 @@ export class Connection {
     return this.backlogBytes;
   }
 
+  /**
+   * True when the peer broke the protocol after events the adapter has not finished with: the
+   * events before the violation are delivered and the connection stays open for the replies to
+   * them; the failure (close event, close frame) is applied by the next `takeEvents`, `receive`
+   * or `receiveEnd`. An adapter dispatches what `takeEvents` returned, then calls it again while
+   * this is true.
+   */
+  get failurePending(): boolean {
+    return this.deferredFailure !== undefined;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Input
 
@@ -264,6 +281,7 @@ export class Connection {
    * `chunk`: masked payloads are unmasked in place and events may hold views of it.
    */
   receive(chunk: Uint8Array): void {
+    this.applyDeferredFailure();
     if (this.readingStopped || chunk.length === 0) return;
     if (this.inflating) {
       if (this.backlog === NO_BACKLOG) this.backlog = [];
@@ -281,6 +299,7 @@ export class Connection {
       this.endPending = true;
       return;
     }
+    this.applyDeferredFailure();
     this.readingStopped = true;
     this.dropBacklog();
     if (this.currentState === 'closed') {
@@ -298,9 +317,17 @@ export class Connection {
     this.action = 'end-transport';
   }
 
+  /**
+   * The events so far, in order. When a violation follows them, the close event it causes is not
+   * among them: it comes from the next call (see `failurePending`).
+   */
   takeEvents(): ConnectionEvent[] {
-    const events = this.events;
-    if (events.length === 0) return [];
+    let events = this.events;
+    if (events.length === 0) {
+      this.applyDeferredFailure();
+      events = this.events;
+      if (events.length === 0) return [];
+    }
     this.events = [];
     return events;
   }
@@ -464,12 +491,32 @@ export class Connection {
     this.action = this.role === 'server' ? 'end-transport' : 'await-transport-end';
   }
 
-  /** Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then end the transport. */
+  /**
+   * Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then end the
+   * transport. Reading stops at once; while events before the violation wait to be taken, the
+   * rest is deferred until they are (`applyDeferredFailure`), so that the application's replies
+   * to them, and messages it sent before, leave ahead of the close frame.
+   */
   private fail(violation: ProtocolViolation): void {
     this.readingStopped = true;
     this.dropBacklog();
-    const closeDropped = this.dropPending();
-    if (!this.closeSent || closeDropped) {
+    if (this.events.length > 0 && this.currentState !== 'closed') {
+      this.deferredFailure ??= violation;
+      return;
+    }
+    this.applyFailure(violation);
+  }
+
+  private applyDeferredFailure(): void {
+    const violation = this.deferredFailure;
+    if (violation === undefined) return;
+    this.deferredFailure = undefined;
+    this.applyFailure(violation);
+  }
+
+  private applyFailure(violation: ProtocolViolation): void {
+    // What is still being compressed was sent before the failure was seen: it goes out first.
+    if (!this.closeSent) {
       this.closeSent = true;
       this.queueFrame(Opcode.Close, true, false, encodeClosePayload(violation.closeCode, closeReason(violation.message)));
     }
