@@ -178,8 +178,10 @@ export class Connection {
 
   private readonly decoder: FrameDecoder;
   private readonly assembler: MessageAssembler;
-  /** Checks fragmented uncompressed text as it arrives; created by the first such message. */
+  /** Checks uncompressed text as it arrives, across fragments and chunks; created on first use. */
   private validator: Utf8Validator | undefined;
+  /** Bytes of the text frame being gathered that the validator has already checked. */
+  private textChecked = 0;
   private readonly maxMessageSize: number;
   private readonly allocate: (size: number) => Uint8Array;
 
@@ -350,6 +352,7 @@ export class Connection {
         else this.onDataFrame(decoder.opcode, decoder.fin, decoder.rsv1, decoder.payload);
         if (this.readingStopped || this.inflating) return;
       } else if (status === DecodeStatus.NeedMore) {
+        if (decoder.gatheredBytes > this.textChecked && !this.checkArrivingText()) return;
         if (this.backlog.length === 0) return;
         const next = this.backlog.shift()!;
         this.backlogBytes -= next.length;
@@ -361,22 +364,49 @@ export class Connection {
     }
   }
 
+  /**
+   * Validates the bytes of an uncompressed text frame that arrived since the last check, before
+   * the frame is whole: invalid UTF-8 fails the connection right after the chunk that carries it
+   * (RFC 6455 §8.1). False when it failed.
+   */
+  private checkArrivingText(): boolean {
+    const decoder = this.decoder;
+    const assembler = this.assembler;
+    let startsMessage: boolean;
+    if (decoder.opcode === Opcode.Text && !decoder.rsv1 && !assembler.inProgress) startsMessage = true;
+    else if (decoder.opcode === Opcode.Continuation && assembler.opcode === Opcode.Text && !assembler.compressed) startsMessage = false;
+    else return true;
+    const validator = (this.validator ??= new Utf8Validator());
+    if (startsMessage && this.textChecked === 0) validator.reset();
+    const end = decoder.gatheredBytes;
+    if (!validator.push(decoder.gatheredPayload!, this.textChecked, end)) {
+      this.fail(protocolViolation('invalid-utf8'));
+      return false;
+    }
+    this.textChecked = end;
+    return true;
+  }
+
   private onDataFrame(opcode: number, fin: boolean, compressed: boolean, payload: Uint8Array): void {
     const assembler = this.assembler;
+    // The start of this frame's payload that `checkArrivingText` validated while it arrived.
+    const checked = this.textChecked;
+    this.textChecked = 0;
     if (opcode === Opcode.Continuation) {
       if (!assembler.inProgress) return this.fail(protocolViolation('unexpected-continuation'));
       const violation = assembler.add(payload);
       if (violation !== undefined) return this.fail(violation);
-      if (assembler.opcode === Opcode.Text && !assembler.compressed && !this.validator!.push(payload)) {
+      if (assembler.opcode === Opcode.Text && !assembler.compressed && !this.validator!.push(payload, checked)) {
         return this.fail(protocolViolation('invalid-utf8'));
       }
       if (fin) this.finishMessage();
-      else this.decoder.maxPayload = assembler.remaining;
+      else this.setDecoderLimit();
       return;
     }
     if (assembler.inProgress) return this.fail(protocolViolation('expected-continuation'));
     if (fin) {
       if (compressed) this.inflate(opcode, [payload]);
+      else if (checked > 0 && !(this.validator!.push(payload, checked) && this.validator!.finish())) this.fail(protocolViolation('invalid-utf8'));
       else this.deliver(opcode, payload);
       return;
     }
@@ -384,16 +414,23 @@ export class Connection {
     if (violation !== undefined) return this.fail(violation);
     if (opcode === Opcode.Text && !compressed) {
       const validator = (this.validator ??= new Utf8Validator());
-      validator.reset();
-      if (!validator.push(payload)) return this.fail(protocolViolation('invalid-utf8'));
+      if (checked === 0) validator.reset();
+      if (!validator.push(payload, checked)) return this.fail(protocolViolation('invalid-utf8'));
     }
-    this.decoder.maxPayload = assembler.remaining;
+    this.setDecoderLimit();
+  }
+
+  /** The next fragment may carry what the message has left; a 1009 names the message's size. */
+  private setDecoderLimit(): void {
+    this.decoder.maxPayload = this.assembler.remaining;
+    this.decoder.messageBytes = this.assembler.size;
   }
 
   private finishMessage(): void {
     const { opcode, compressed, size } = this.assembler;
     const parts = this.assembler.finish();
     this.decoder.maxPayload = this.maxMessageSize;
+    this.decoder.messageBytes = 0;
     if (compressed) return this.inflate(opcode, parts);
     if (opcode === Opcode.Text && !this.validator!.finish()) {
       return this.fail(protocolViolation('invalid-utf8', 'text ends inside a UTF-8 sequence'));
