@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Connection, type ConnectionEvent } from '@switchyard/codec';
+import { deflateMessage, noContextTakeover, streamCompressor } from './support/compression.js';
 import { clientFrame, closeCodeOf, concat, parseFrames, type ParsedFrame } from './support/wire.js';
 
 /**
@@ -167,4 +168,40 @@ describe('events before a violation are answered before the close frame', () => 
     expect(connection.takeEvents()).toMatchObject([{ type: 'text', data: 'a' }, { type: 'close', code: 1002 }]);
   });
 
+
+  it('with permessage-deflate, a compressed echo still being compressed leaves before the close frame', async () => {
+    let woken = (): void => {};
+    const connection = new Connection({
+      role: 'server',
+      perMessageDeflate: { params: noContextTakeover, compressor: streamCompressor(), threshold: 0 },
+      onWakeup: () => woken(),
+    });
+    const events: ConnectionEvent[] = [];
+    const output: Uint8Array[] = [];
+    const drive = (): void => {
+      do {
+        for (const event of connection.takeEvents()) {
+          events.push(event);
+          if (event.type === 'text') connection.sendText(event.data);
+        }
+      } while (connection.failurePending);
+      output.push(...connection.takeOutput());
+    };
+    const compressed = clientFrame({ opcode: 1, rsv: 4, payload: await deflateMessage('Hello, world!') });
+    connection.receive(concat([compressed, clientFrame({ opcode: 1, rsv: 2, payload: 'bad' }), clientFrame({ opcode: 9 })]));
+    drive();
+    // Inflating the message, then compressing its echo, then the close frame behind it.
+    while (connection.transportAction !== 'end-transport') {
+      await new Promise<void>((resolve) => (woken = resolve));
+      drive();
+    }
+    expect(events.map((e) => e.type)).toEqual(['text', 'close']);
+    expect(events[1]).toMatchObject({ code: 1002, error: { kind: 'reserved-bits' } });
+    const frames = parseFrames(concat(output));
+    expect(frames.map((f) => [f.opcode, f.rsv])).toEqual([
+      [1, 4],
+      [8, 0],
+    ]);
+    expect(closeCodeOf(frames[1]!.payload)).toBe(1002);
+  });
 });
