@@ -573,7 +573,9 @@ export class WebSocketConnection<User = unknown>
         this.#wakeupPending = false;
         const events = this.#engine.takeEvents();
         for (let i = 0; i < events.length; i++) this.#dispatch(events[i] as ConnectionEvent);
-      } while (this.#wakeupPending);
+        // A violation after these events takes effect now that they are handled: the replies
+        // just queued leave before its close frame.
+      } while (this.#wakeupPending || this.#engine.failurePending);
     } finally {
       this.#dispatching = false;
     }

@@ -151,8 +151,10 @@ export class Connection {
 
   private readonly decoder: FrameDecoder;
   private readonly assembler: MessageAssembler;
-  /** Checks fragmented uncompressed text as it arrives; created by the first such message. */
+  /** Checks uncompressed text as it arrives, across fragments and chunks; created on first use. */
   private validator: Utf8Validator | undefined;
+  /** Bytes of the text frame being gathered that the validator has already checked. */
+  private textChecked = 0;
   private readonly maxMessageSize: number;
   private readonly allocate: (size: number) => Uint8Array;
 
@@ -173,6 +175,12 @@ export class Connection {
   private backlogBytes = 0;
   private endPending = false;
   private localCloseStarted = false;
+  /**
+   * A violation met while events that precede it were still waiting to be taken. It takes effect
+   * only once the adapter has taken them, so that what the application sends in reply to them is
+   * queued before the close frame (see `failurePending`).
+   */
+  private deferredFailure: ProtocolViolation | undefined;
 
   constructor(options: ConnectionOptions) {
     if (options.role !== 'client' && options.role !== 'server') {
@@ -230,6 +238,17 @@ export class Connection {
     return this.inflating ? this.backlogBytes + this.decoder.pendingBytes : 0;
   }
 
+  /**
+   * True when the peer broke the protocol after events the adapter has not finished with: the
+   * events before the violation are delivered and the connection stays open for the replies to
+   * them; the failure (close event, close frame) is applied by the next `takeEvents`, `receive`
+   * or `receiveEnd`. An adapter dispatches what `takeEvents` returned, then calls it again while
+   * this is true.
+   */
+  get failurePending(): boolean {
+    return this.deferredFailure !== undefined;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Input
 
@@ -238,6 +257,7 @@ export class Connection {
    * `chunk`: masked payloads are unmasked in place and events may hold views of it.
    */
   receive(chunk: Uint8Array): void {
+    this.applyDeferredFailure();
     if (this.readingStopped || chunk.length === 0) return;
     if (this.inflating) {
       if (this.backlog === NO_BACKLOG) this.backlog = [];
@@ -255,6 +275,7 @@ export class Connection {
       this.endPending = true;
       return;
     }
+    this.applyDeferredFailure();
     this.readingStopped = true;
     this.dropBacklog();
     if (this.currentState === 'closed') {
@@ -272,9 +293,17 @@ export class Connection {
     this.action = 'end-transport';
   }
 
+  /**
+   * The events so far, in order. When a violation follows them, the close event it causes is not
+   * among them: it comes from the next call (see `failurePending`).
+   */
   takeEvents(): ConnectionEvent[] {
-    const events = this.events;
-    if (events.length === 0) return [];
+    let events = this.events;
+    if (events.length === 0) {
+      this.applyDeferredFailure();
+      events = this.events;
+      if (events.length === 0) return [];
+    }
     this.events = [];
     return events;
   }
@@ -297,6 +326,7 @@ export class Connection {
         else this.onDataFrame(decoder.opcode, decoder.fin, decoder.rsv1, decoder.payload);
         if (this.readingStopped || this.inflating) return;
       } else if (status === DecodeStatus.NeedMore) {
+        if (decoder.gatheredBytes > this.textChecked && !this.checkArrivingText()) return;
         if (this.backlog.length === 0) return;
         const next = this.backlog.shift()!;
         this.backlogBytes -= next.length;
@@ -308,22 +338,49 @@ export class Connection {
     }
   }
 
+  /**
+   * Validates the bytes of an uncompressed text frame that arrived since the last check, before
+   * the frame is whole: invalid UTF-8 fails the connection right after the chunk that carries it
+   * (RFC 6455 §8.1). False when it failed.
+   */
+  private checkArrivingText(): boolean {
+    const decoder = this.decoder;
+    const assembler = this.assembler;
+    let startsMessage: boolean;
+    if (decoder.opcode === Opcode.Text && !decoder.rsv1 && !assembler.inProgress) startsMessage = true;
+    else if (decoder.opcode === Opcode.Continuation && assembler.opcode === Opcode.Text && !assembler.compressed) startsMessage = false;
+    else return true;
+    const validator = (this.validator ??= new Utf8Validator());
+    if (startsMessage && this.textChecked === 0) validator.reset();
+    const end = decoder.gatheredBytes;
+    if (!validator.push(decoder.gatheredPayload!, this.textChecked, end)) {
+      this.fail(protocolViolation('invalid-utf8'));
+      return false;
+    }
+    this.textChecked = end;
+    return true;
+  }
+
   private onDataFrame(opcode: number, fin: boolean, compressed: boolean, payload: Uint8Array): void {
     const assembler = this.assembler;
+    // The start of this frame's payload that `checkArrivingText` validated while it arrived.
+    const checked = this.textChecked;
+    this.textChecked = 0;
     if (opcode === Opcode.Continuation) {
       if (!assembler.inProgress) return this.fail(protocolViolation('unexpected-continuation'));
       const violation = assembler.add(payload);
       if (violation !== undefined) return this.fail(violation);
-      if (assembler.opcode === Opcode.Text && !assembler.compressed && !this.validator!.push(payload)) {
+      if (assembler.opcode === Opcode.Text && !assembler.compressed && !this.validator!.push(payload, checked)) {
         return this.fail(protocolViolation('invalid-utf8'));
       }
       if (fin) this.finishMessage();
-      else this.decoder.maxPayload = assembler.remaining;
+      else this.setDecoderLimit();
       return;
     }
     if (assembler.inProgress) return this.fail(protocolViolation('expected-continuation'));
     if (fin) {
       if (compressed) this.inflate(opcode, [payload]);
+      else if (checked > 0 && !(this.validator!.push(payload, checked) && this.validator!.finish())) this.fail(protocolViolation('invalid-utf8'));
       else this.deliver(opcode, payload);
       return;
     }
@@ -331,16 +388,23 @@ export class Connection {
     if (violation !== undefined) return this.fail(violation);
     if (opcode === Opcode.Text && !compressed) {
       const validator = (this.validator ??= new Utf8Validator());
-      validator.reset();
-      if (!validator.push(payload)) return this.fail(protocolViolation('invalid-utf8'));
+      if (checked === 0) validator.reset();
+      if (!validator.push(payload, checked)) return this.fail(protocolViolation('invalid-utf8'));
     }
-    this.decoder.maxPayload = assembler.remaining;
+    this.setDecoderLimit();
+  }
+
+  /** The next fragment may carry what the message has left; a 1009 names the message's size. */
+  private setDecoderLimit(): void {
+    this.decoder.maxPayload = this.assembler.remaining;
+    this.decoder.messageBytes = this.assembler.size;
   }
 
   private finishMessage(): void {
     const { opcode, compressed, size } = this.assembler;
     const parts = this.assembler.finish();
     this.decoder.maxPayload = this.maxMessageSize;
+    this.decoder.messageBytes = 0;
     if (compressed) return this.inflate(opcode, parts);
     if (opcode === Opcode.Text && !this.validator!.finish()) {
       return this.fail(protocolViolation('invalid-utf8', 'text ends inside a UTF-8 sequence'));
@@ -438,12 +502,32 @@ export class Connection {
     this.action = this.role === 'server' ? 'end-transport' : 'await-transport-end';
   }
 
-  /** Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then end the transport. */
+  /**
+   * Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then end the
+   * transport. Reading stops at once; while events before the violation wait to be taken, the
+   * rest is deferred until they are (`applyDeferredFailure`), so that the application's replies
+   * to them, and messages it sent before, leave ahead of the close frame.
+   */
   private fail(violation: ProtocolViolation): void {
     this.readingStopped = true;
     this.dropBacklog();
-    const closeDropped = this.dropPending();
-    if (!this.closeSent || closeDropped) {
+    if (this.events.length > 0 && this.currentState !== 'closed') {
+      this.deferredFailure ??= violation;
+      return;
+    }
+    this.applyFailure(violation);
+  }
+
+  private applyDeferredFailure(): void {
+    const violation = this.deferredFailure;
+    if (violation === undefined) return;
+    this.deferredFailure = undefined;
+    this.applyFailure(violation);
+  }
+
+  private applyFailure(violation: ProtocolViolation): void {
+    // What is still being compressed was sent before the failure was seen: it goes out first.
+    if (!this.closeSent) {
       this.closeSent = true;
       this.queueFrame(Opcode.Close, true, false, encodeClosePayload(violation.closeCode, closeReason(violation.message)));
     }

@@ -170,6 +170,11 @@ export class FrameDecoder {
   opcode = 0;
   payload: Uint8Array = EMPTY;
   violation: ProtocolViolation | undefined;
+  /**
+   * Payload bytes of the message before the frame being read: with the frame's own length, the
+   * size a 1009 close reason names (a message's size so far, not a fragment's).
+   */
+  messageBytes = 0;
 
   private chunk: Uint8Array = EMPTY;
   private pos = 0;
@@ -198,6 +203,19 @@ export class FrameDecoder {
   push(chunk: Uint8Array): void {
     this.chunk = chunk;
     this.pos = 0;
+  }
+
+  /**
+   * While a payload is gathered across chunks: its buffer, of which the first `gatheredBytes`
+   * have arrived (unmasked already), so that a caller can check them before the frame is whole.
+   * The fields `fin`, `rsv1` and `opcode` are that frame's. Undefined otherwise.
+   */
+  get gatheredPayload(): Uint8Array | undefined {
+    return this.partial;
+  }
+
+  get gatheredBytes(): number {
+    return this.partialHave;
   }
 
   /** Bytes of the current chunk not decoded yet. */
@@ -305,7 +323,7 @@ export class FrameDecoder {
       if (length < 0x10000) return this.fail('non-minimal-length');
     }
     if (length > this.maxPayload && this.opcode < 8) {
-      return this.fail('message-too-big', `message of at least ${length} bytes exceeds the limit`);
+      return this.fail('message-too-big', `message of at least ${this.messageBytes + length} bytes exceeds the limit`);
     }
     if (this.masked) {
       this.maskKey = ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;

@@ -151,10 +151,14 @@ describe('after a violation', () => {
     expect(connection.takeOutput()).toEqual([]);
   });
 
-  it('the bad frame is refused before the messages that followed it in the same chunk', () => {
+  it('the message before the bad frame is delivered, the bad frame refused, the messages after it ignored', () => {
     const connection = server();
     connection.receive(concat([hex('81 81 00 00 00 00 61'), hex('83 80 00 00 00 00'), hex('81 81 00 00 00 00 62')]));
-    expect(connection.takeEvents().map((e) => e.type)).toEqual(['text', 'close']);
+    expect(connection.takeEvents()).toEqual([{ type: 'text', data: 'a' }]);
+    expect(connection.failurePending).toBe(true);
+    expect(connection.takeEvents()).toMatchObject([{ type: 'close', code: 1002, initiator: 'failure' }]);
+    expect(connection.failurePending).toBe(false);
+    expect(connection.takeEvents()).toEqual([]);
   });
 
   it('a violation while our own close is in flight sends no second close frame', () => {

@@ -201,3 +201,14 @@ export async function makeCertificate(): Promise<{ cert: string; key: string; ca
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The pieces joined in one buffer. */
+export function concatBytes(pieces: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.reduce((n, piece) => n + piece.byteLength, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.byteLength;
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { deflateRawSync } from 'node:zlib';
 import type { BaseWebSocket, BaseWebSocketServer, ClientOptions, WebSocketConnection, WebSocketServerOptions } from '../../src/common.js';
 import { prepareMessage } from '../../src/common.js';
-import { RawPeer, clientFrame, headEnd, makeCertificate, nextEvent, serverFrames, sleep, upgradeRequest, within } from './helpers.js';
+import { RawPeer, clientFrame, concatBytes, headEnd, makeCertificate, nextEvent, serverFrames, sleep, upgradeRequest, within } from './helpers.js';
 
 export interface RuntimeUnderTest {
   readonly name: 'deno' | 'bun' | 'node';
@@ -667,6 +667,75 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     assert.equal(((close?.payload[0] as number) << 8) | (close?.payload[1] as number), 1002);
     await waitFor(() => errors.length === 1, 5000, 'error event');
     assert.equal(errors[0], 'WebSocketProtocolError');
+  });
+
+  /** Frames the server sent after its 101 response. */
+  function framesFrom(peer: RawPeer): Array<{ opcode: number; payload: Uint8Array }> {
+    return serverFrames(peer.received.subarray(headEnd(peer.received)));
+  }
+
+  /** A raw peer past the handshake with an echo server, writing each of its frames at once (no Nagle delay). */
+  async function rawEchoPeer(): Promise<RawPeer> {
+    const server = await serve();
+    echo(server);
+    const peer = await raw(server.port);
+    peer.socket.setNoDelay(true);
+    peer.write(upgradeRequest());
+    await peer.until((p) => headEnd(p.received) > 0, 5000, '101');
+    return peer;
+  }
+
+  it(`${rt.name}: a message before a protocol violation is echoed before the close frame, however the bytes are split`, async () => {
+    // Autobahn 3.2, 4.1.3 and 5.15: a valid message, a bad frame, a ping, back to back.
+    const reservedBits = clientFrame(0x1, 'bad');
+    reservedBits[0] = (reservedBits[0] as number) | 0x20;
+    const violations = [reservedBits, clientFrame(0x3, ''), clientFrame(0x0, 'orphan')];
+    for (const violation of violations) {
+      const stream = concatBytes([clientFrame(0x1, 'Hello, world!'), violation, clientFrame(0x9, 'ping')]);
+      // One write; cut inside the message; cut inside the bad frame; one byte a write near the bad frame.
+      const message = clientFrame(0x1, 'Hello, world!').byteLength;
+      const splits = [[], [5], [message + 3], [message - 1, message, message + 1, message + 2]];
+      for (const cuts of splits) {
+        const peer = await rawEchoPeer();
+        let start = 0;
+        for (const end of [...cuts, stream.byteLength]) {
+          peer.write(stream.subarray(start, end));
+          start = end;
+          // The pieces travel as separate TCP segments and reach the server as separate reads.
+          if (end < stream.byteLength) await sleep(20);
+        }
+        await peer.until((p) => framesFrom(p).some((f) => f.opcode === 0x8), 5000, 'close');
+        const frames = framesFrom(peer);
+        assert.deepEqual(
+          frames.map((f) => f.opcode),
+          [0x1, 0x8],
+          `echo then close (cuts ${cuts.join(',') || 'none'})`,
+        );
+        assert.equal(decoder.decode(frames[0]?.payload), 'Hello, world!');
+        assert.equal(((frames[1]?.payload[0] as number) << 8) | (frames[1]?.payload[1] as number), 1002);
+        peer.destroy();
+      }
+    }
+  });
+
+  it(`${rt.name}: invalid UTF-8 inside a text frame fails right after the read that carries it`, async () => {
+    // Autobahn 6.4.3: one text frame in three writes; the second holds F4 90 80 80 (above U+10FFFF).
+    const payload = concatBytes([encoder.encode('κόσμε'), Uint8Array.of(0xf4, 0x90, 0x80, 0x80), encoder.encode('edited')]);
+    const frame = clientFrame(0x1, payload);
+    const header = frame.byteLength - payload.byteLength;
+    const peer = await rawEchoPeer();
+    peer.write(frame.subarray(0, header + 11));
+    await sleep(20);
+    peer.write(frame.subarray(header + 11, header + 15));
+    // The third piece is never sent: the server must fail on what it has.
+    await peer.until((p) => framesFrom(p).some((f) => f.opcode === 0x8), 5000, 'close after the second piece');
+    const frames = framesFrom(peer);
+    assert.deepEqual(
+      frames.map((f) => f.opcode),
+      [0x8],
+    );
+    assert.equal(((frames[0]?.payload[0] as number) << 8) | (frames[0]?.payload[1] as number), 1007);
+    peer.destroy();
   });
 
   it(`${rt.name}: rate limit closes with 1008`, async () => {
