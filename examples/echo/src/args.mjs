@@ -14,7 +14,7 @@
  */
 
 export const USAGE = `usage: pnpm run echo --port PORT [--deflate] [--max-payload BYTES] [--runtime node|deno|bun]
-       pnpm run echo --client --url ws://127.0.0.1:9001 [--agent NAME] [--max-payload BYTES] [--runtime …]`;
+       pnpm run echo --client --url ws://127.0.0.1:9001 [--agent NAME] [--deflate] [--max-payload BYTES] [--runtime …]`;
 
 /** @param {readonly string[]} argv @returns {EchoArgs} */
 export function parseEchoArgs(argv) {
@@ -49,6 +49,18 @@ export function parseEchoArgs(argv) {
   }
   if (args.client && args.url === undefined) throw new Error(`--client needs --url\n${USAGE}`);
   return args;
+}
+
+/**
+ * The options of the fuzzing client: the message limits of `--max-payload`, and a
+ * permessage-deflate offer with `--deflate`.
+ * @param {EchoArgs} args
+ */
+export function clientOptions(args) {
+  return {
+    ...(args.maxPayload === undefined ? {} : { maxPayload: args.maxPayload, maxFragments: fragmentLimitFor(args.maxPayload) }),
+    ...(args.deflate ? { perMessageDeflate: true } : {}),
+  };
 }
 
 /** The fragment limit that goes with a message limit: a message of maxPayload bytes may come in 64-byte fragments. */

@@ -1,7 +1,7 @@
 // The echo server on Node: `pnpm run echo --port 9001 [--deflate] [--max-payload BYTES]`, and
 // the fuzzing-client mode (`--client --url … --agent …`). Started by ../run.mjs.
 import { AcceptError, WebSocketServer } from '@switchyard/node';
-import { fragmentLimitFor, parseEchoArgs } from './args.mjs';
+import { clientOptions, fragmentLimitFor, parseEchoArgs } from './args.mjs';
 import { runFuzzingClient } from './fuzzing-client.mjs';
 
 /** Echo replies above this many buffered bytes stop the reading of that peer until they drain. */
@@ -46,8 +46,7 @@ export async function main(argv = process.argv.slice(2)) {
   const args = parseEchoArgs(argv);
   if (args.client) {
     const { WebSocket } = await import('@switchyard/node');
-    const options = args.maxPayload === undefined ? undefined : { maxPayload: args.maxPayload, maxFragments: fragmentLimitFor(args.maxPayload) };
-    await runFuzzingClient({ WebSocket, url: args.url, agent: args.agent, options, log: (line) => console.log(line) });
+    await runFuzzingClient({ WebSocket, url: args.url, agent: args.agent, options: clientOptions(args), log: (line) => console.log(line) });
     return;
   }
   const server = await startEchoServer(args);

@@ -2,7 +2,7 @@
 // bun.ts): each entry passes only what differs between runtimes — its classes, its arguments,
 // how it exits and how it hears signals.
 import type { BaseWebSocketServer, WebSocketServerOptions } from '@switchyard/deno-bun';
-import { fragmentLimitFor, parseEchoArgs } from './args.mjs';
+import { clientOptions, fragmentLimitFor, parseEchoArgs } from './args.mjs';
 import { runFuzzingClient } from './fuzzing-client.mjs';
 
 export interface EchoRuntime {
@@ -23,7 +23,7 @@ export async function runEcho(runtime: EchoRuntime): Promise<void> {
   const args = parseEchoArgs([...runtime.argv]);
   const limits = args.maxPayload === undefined ? undefined : { maxPayload: args.maxPayload, maxFragments: fragmentLimitFor(args.maxPayload) };
   if (args.client) {
-    await runFuzzingClient({ WebSocket: runtime.WebSocket, url: args.url, agent: args.agent, options: limits, log: (line: string) => console.log(line) });
+    await runFuzzingClient({ WebSocket: runtime.WebSocket, url: args.url, agent: args.agent, options: clientOptions(args), log: (line: string) => console.log(line) });
     return;
   }
   const server = runtime.createServer({ port: args.port, host: args.host, perMessageDeflate: args.deflate, ...limits });

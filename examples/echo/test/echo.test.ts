@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type CloseEvent, type WebSocketConnection } from '@switchyard/node';
-import { fragmentLimitFor, parseEchoArgs } from '../src/args.mjs';
+import { clientOptions, fragmentLimitFor, parseEchoArgs } from '../src/args.mjs';
 import { runFuzzingClient } from '../src/fuzzing-client.mjs';
 import { startEchoServer } from '../src/node.mjs';
 
@@ -171,5 +171,38 @@ describe('fuzzing-client mode', () => {
         ['é'.repeat(n * 100), false],
       ]);
     }
+  });
+
+  it('offers permessage-deflate with --deflate and takes --max-payload', async () => {
+    const fake = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });
+    cleanups.push(() => fake.close());
+    await once(fake, 'listening');
+    const extensions: string[] = [];
+    const closes: number[] = [];
+    fake.on('connection', (ws: WebSocketConnection, request) => {
+      extensions.push(ws.extensions);
+      const url = new URL(request.url ?? '/', 'http://fake');
+      if (url.pathname === '/getCaseCount') {
+        ws.send('1');
+        ws.close(1000);
+      } else if (url.pathname === '/runCase') {
+        // Above the client's --max-payload: it must close with 1009.
+        ws.on('close', (code) => closes.push(code));
+        ws.send(new Uint8Array(2048));
+      } else {
+        ws.close(1000);
+      }
+    });
+    const url = `ws://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const args = parseEchoArgs(['--client', '--url', url, '--deflate', '--max-payload', '1024']);
+    const result = await within(
+      runFuzzingClient({ WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, url, agent: 'a', options: clientOptions(args) }),
+      10_000,
+      'fuzzing client',
+    );
+    expect(result).toEqual({ cases: 1 });
+    expect(extensions.length).toBe(3);
+    for (const value of extensions) expect(value).toMatch(/^permessage-deflate/);
+    expect(closes).toEqual([1009]);
   });
 });

@@ -124,8 +124,18 @@ describe('resolveWebSocketUrl and buildUpgradeRequest', () => {
     });
     expect(parseRequest(built.bytes).headers).toContainEqual([
       'Sec-WebSocket-Extensions',
-      'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=12',
+      'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=12, ' +
+        'permessage-deflate; client_no_context_takeover; client_max_window_bits=12',
     ]);
+  });
+
+  it('sends one offer when nothing constrains the server, two (the second plain) when something does', () => {
+    const extensionsOf = (built: ReturnType<typeof buildUpgradeRequest>): string | undefined =>
+      parseRequest(built.bytes).headers.find(([name]) => name === 'Sec-WebSocket-Extensions')?.[1];
+    expect(extensionsOf(buildUpgradeRequest('ws://h/', { perMessageDeflate: {} }))).toBe('permessage-deflate; client_max_window_bits');
+    expect(extensionsOf(buildUpgradeRequest('ws://h/', { perMessageDeflate: { serverMaxWindowBits: 9 } }))).toBe(
+      'permessage-deflate; server_max_window_bits=9; client_max_window_bits, permessage-deflate; client_max_window_bits',
+    );
   });
 
   it('generates a fresh key from the injected random source', () => {
@@ -190,6 +200,31 @@ describe('validateUpgradeResponse', () => {
       ['sec-websocket-accept', ACCEPT],
     ];
     expect(validateUpgradeResponse(response(headers), { key: KEY }).ok).toBe(true);
+  });
+
+  it('takes an answer to the plain fallback offer when the server ignored the window it was asked for', () => {
+    const offered = { serverMaxWindowBits: 10, clientMaxWindowBits: true as const };
+    // gorilla/websocket's answer: permessage-deflate without the parameters of the first offer.
+    const plain = validateUpgradeResponse(response([...GOOD, ['Sec-WebSocket-Extensions', 'permessage-deflate']]), { key: KEY, offeredDeflate: offered });
+    expect(plain).toMatchObject({ ok: true, deflate: { serverMaxWindowBits: 15, clientMaxWindowBits: 15 } });
+    // An answer to the first offer keeps its window.
+    const first = validateUpgradeResponse(response([...GOOD, ['Sec-WebSocket-Extensions', 'permessage-deflate; server_max_window_bits=10']]), {
+      key: KEY,
+      offeredDeflate: offered,
+    });
+    expect(first).toMatchObject({ ok: true, deflate: { serverMaxWindowBits: 10 } });
+    // A window of the server's own choosing answers the plain offer (RFC 7692 §7.1.2.1).
+    const own = validateUpgradeResponse(response([...GOOD, ['Sec-WebSocket-Extensions', 'permessage-deflate; server_max_window_bits=12']]), {
+      key: KEY,
+      offeredDeflate: offered,
+    });
+    expect(own).toMatchObject({ ok: true, deflate: { serverMaxWindowBits: 12 } });
+    // What neither offer allows is still refused.
+    expectFailure(
+      response([...GOOD, ['Sec-WebSocket-Extensions', 'permessage-deflate; client_max_window_bits=10']]),
+      { key: KEY, offeredDeflate: { serverMaxWindowBits: 10 } },
+      /window_bits/,
+    );
   });
 
   it('fails a status other than 101, naming it', () => {

@@ -265,6 +265,21 @@ export function formatDeflateParams(params: DeflateParams, role: 'response', opt
   return text;
 }
 
+/**
+ * The plain offer sent after one that constrains the server (`server_max_window_bits`,
+ * `server_no_context_takeover`), RFC 7692 §5: servers that cannot honour or ignore those
+ * parameters (Bun.serve declines such an offer, gorilla/websocket answers without them) then
+ * still compress, with their own window and context. Only the client's own parameters stay.
+ * `undefined` when the offer constrains nothing on the server's side.
+ */
+export function fallbackDeflateOffer(offer: DeflateClientOptions): DeflateClientOptions | undefined {
+  if (offer.serverMaxWindowBits === undefined && offer.serverNoContextTakeover !== true) return undefined;
+  return {
+    ...(offer.clientNoContextTakeover !== undefined ? { clientNoContextTakeover: offer.clientNoContextTakeover } : {}),
+    ...(offer.clientMaxWindowBits !== undefined ? { clientMaxWindowBits: offer.clientMaxWindowBits } : {}),
+  };
+}
+
 /** Formats a client's offer as a `Sec-WebSocket-Extensions` value. Options are validated first. */
 export function formatDeflateOffer(options: DeflateClientOptions): string {
   assertDeflateClientOptions(options);

@@ -6,6 +6,7 @@
  */
 
 import {
+  fallbackDeflateOffer,
   formatDeflateOffer,
   parseExtensionHeader,
   validateDeflateResponse,
@@ -134,7 +135,11 @@ export function buildUpgradeRequest(
   ];
   if (options.origin !== undefined) headers.push(['Origin', options.origin]);
   if (protocols.length > 0) headers.push(['Sec-WebSocket-Protocol', protocols.join(', ')]);
-  if (offeredDeflate !== undefined) headers.push(['Sec-WebSocket-Extensions', formatDeflateOffer(offeredDeflate)]);
+  if (offeredDeflate !== undefined) {
+    const fallback = fallbackDeflateOffer(offeredDeflate);
+    const offers = fallback ? `${formatDeflateOffer(offeredDeflate)}, ${formatDeflateOffer(fallback)}` : formatDeflateOffer(offeredDeflate);
+    headers.push(['Sec-WebSocket-Extensions', offers]);
+  }
   assertValidHeaders(headers, 'origin');
   headers.push(...extraHeaders);
 
@@ -188,7 +193,13 @@ export function validateUpgradeResponse(
   const extensions = extensionValues.filter((value) => value !== '').join(', ');
   const parsed = parseExtensionHeader(extensions);
   if (!parsed.ok) return fail(`malformed Sec-WebSocket-Extensions: ${parsed.reason}`);
-  const deflate = validateDeflateResponse(parsed.offers, expected.offeredDeflate);
+  let deflate = validateDeflateResponse(parsed.offers, expected.offeredDeflate);
+  // The answer may be to the plain fallback offer sent second.
+  const fallback = expected.offeredDeflate && fallbackDeflateOffer(expected.offeredDeflate);
+  if (!deflate.ok && fallback) {
+    const plain = validateDeflateResponse(parsed.offers, fallback);
+    if (plain.ok) deflate = plain;
+  }
   if (!deflate.ok) return fail(deflate.reason);
 
   return { ok: true, protocol, deflate: deflate.params, extensions };
