@@ -10,7 +10,7 @@ let bun: ChildProcess;
 let port = 0;
 
 beforeAll(async () => {
-  bun = spawn(`${root}node_modules/bun/bin/bun.exe`, [fileURLToPath(new URL('./fixtures/bun-serve-deflate.ts', import.meta.url))], {
+  bun = spawn(`${root}node_modules/bun/bin/bun.exe`, [fileURLToPath(new URL('./fixtures/bun-serve-deflate.mjs', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   port = await new Promise<number>((resolve, reject) => {
