@@ -38,6 +38,18 @@ export type ReadyState = typeof CONNECTING | typeof OPEN | typeof CLOSING | type
 /** What `send` takes: the WHATWG types. */
 export type WebSocketSendData = string | ArrayBufferLike | ArrayBufferView | Blob;
 
+/**
+ * A listener and its options as `EventTarget` takes them, spelled out here: Node's own types
+ * (a project with `"types": ["node"]` and no DOM lib) do not declare the DOM names for them.
+ */
+type AnyListener = ((event: Event) => unknown) | { handleEvent(event: Event): unknown };
+interface ListenerOptions {
+  readonly capture?: boolean;
+  readonly once?: boolean;
+  readonly passive?: boolean;
+  readonly signal?: AbortSignal;
+}
+
 /** The events of the WHATWG client, for typed `addEventListener`. */
 export interface WebSocketEventMap {
   open: Event;
@@ -190,20 +202,20 @@ export class BaseWebSocket<Tls = unknown> extends EventTarget {
   override addEventListener<K extends keyof WebSocketEventMap>(
     type: K,
     listener: ((this: this, event: WebSocketEventMap[K]) => unknown) | { handleEvent(event: WebSocketEventMap[K]): unknown } | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+  override addEventListener(type: string, listener: AnyListener | null, options?: boolean | ListenerOptions): void;
+  override addEventListener(type: string, listener: AnyListener | null, options?: boolean | ListenerOptions): void {
     super.addEventListener(type, listener, options);
   }
 
   override removeEventListener<K extends keyof WebSocketEventMap>(
     type: K,
     listener: ((this: this, event: WebSocketEventMap[K]) => unknown) | { handleEvent(event: WebSocketEventMap[K]): unknown } | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | { capture?: boolean },
   ): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void {
+  override removeEventListener(type: string, listener: AnyListener | null, options?: boolean | { capture?: boolean }): void;
+  override removeEventListener(type: string, listener: AnyListener | null, options?: boolean | { capture?: boolean }): void {
     super.removeEventListener(type, listener, options);
   }
 
