@@ -39,7 +39,7 @@ export {
 export type { ConnectionOptions, HighWaterPolicy, ResolvedConnectionOptions } from './options.js';
 export { concatChunks, toBytes, utf8ByteLength } from './data.js';
 export type { Message, SendData } from './data.js';
-export type { AuthAccept, AuthReject, AuthResult, HeadersInit } from './auth.js';
+export type { AuthAccept, AuthReject, AuthRejectClose, AuthRejectHttp, AuthResult, HeadersInit } from './auth.js';
 export { toHeaderList } from './headers.js';
 export { BaseWebSocket, CONNECTING, OPEN, CLOSING, CLOSED, DEFAULT_CLIENT_HANDSHAKE_TIMEOUT } from './client/websocket.js';
 export type { BinaryType, ClientOptions, ReadyState, WebSocketEventMap, WebSocketSendData } from './client/websocket.js';

@@ -3,6 +3,8 @@ export { BaseWebSocketServer } from './server.js';
 export type {
   AuthAccept,
   AuthReject,
+  AuthRejectClose,
+  AuthRejectHttp,
   AuthResult,
   FetchHandler,
   HeadersInit,

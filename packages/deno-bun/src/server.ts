@@ -26,7 +26,7 @@ export interface TlsServerOptions {
   readonly key: string;
 }
 
-export type { AuthAccept, AuthReject, AuthResult, HeadersInit } from '@switchyard/adapter-kit';
+export type { AuthAccept, AuthReject, AuthRejectClose, AuthRejectHttp, AuthResult, HeadersInit } from '@switchyard/adapter-kit';
 
 /** Handles a plain HTTP request (not a WebSocket upgrade), as `Deno.serve` and `Bun.serve` handlers do. */
 export type FetchHandler = (request: Request, info: RequestInfo) => Response | Promise<Response>;
@@ -347,6 +347,7 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
       transport,
       accepted: admission.decision,
       user: admission.user,
+      closeWith: admission.closeWith,
       url: request.url.replace(/^http/, 'ws'),
       initial: early.length === 0 ? EMPTY : concatChunks(early, totalLength(early)),
       announce: (socket) => this.#announce(socket, request),

@@ -1,5 +1,5 @@
 export { WebSocketServer } from './server.js';
-export type { WebSocketServerOptions, WebSocketServerEvents, AuthResult, AuthAccept, AuthReject, HeadersInit } from './server.js';
+export type { WebSocketServerOptions, WebSocketServerEvents, AuthResult, AuthAccept, AuthReject, AuthRejectClose, AuthRejectHttp, HeadersInit } from './server.js';
 export { WebSocketConnection } from './connection.js';
 export type { Message, MessageHandler, MessageSendOptions, WebSocketConnectionEvents, ConnectionInfo } from './connection.js';
 export type { ConnectionOptions, ServerDeflateOptions, ClientDeflateOptions, HighWaterPolicy, BinaryType } from './options.js';

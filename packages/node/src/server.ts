@@ -20,7 +20,7 @@ import { refuse } from './http-response.js';
 import type { ConnectionOptions, ServerDeflateOptions } from './options.js';
 import { NodeSocketTransport } from './transport.js';
 
-export type { AuthAccept, AuthReject, AuthResult, HeadersInit } from '@switchyard/adapter-kit';
+export type { AuthAccept, AuthReject, AuthRejectClose, AuthRejectHttp, AuthResult, HeadersInit } from '@switchyard/adapter-kit';
 
 export interface WebSocketServerOptions<User = undefined> extends ConnectionOptions, ServerPolicyOptions {
   /** Listen on this port (standalone mode: the server creates its own HTTP server). */
@@ -186,6 +186,7 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
         transport,
         accepted: admission.decision,
         user: admission.user,
+        closeWith: admission.closeWith,
         url: req.url ?? '/',
         initial: head,
         binaryView: this.#binaryView,

@@ -20,7 +20,13 @@ export type AcceptedUpgrade = Extract<UpgradeDecision, { ok: true }>;
 
 /** How an upgrade request ends: a 101 to write, an HTTP refusal to write, or nothing (the handshake already ended). */
 export type Admission<User> =
-  | { readonly kind: 'accept'; readonly decision: AcceptedUpgrade; readonly user: User }
+  | {
+      readonly kind: 'accept';
+      readonly decision: AcceptedUpgrade;
+      readonly user: User;
+      /** Refused after the handshake (`authenticate` returned a `closeCode`): closed at once, never announced. */
+      readonly closeWith?: { readonly code: number; readonly reason: string } | undefined;
+    }
   | { readonly kind: 'refuse'; readonly response: Uint8Array }
   | { readonly kind: 'gone' };
 
@@ -47,6 +53,8 @@ export interface OpenRequest<User> {
   readonly initial?: Uint8Array | undefined;
   /** How binary messages are handed out (Node: `Buffer` views on request). */
   readonly binaryView?: ((bytes: Uint8Array) => Uint8Array) | undefined;
+  /** Set when `authenticate` refused with a close code: the connection closes at once, unannounced. */
+  readonly closeWith?: { readonly code: number; readonly reason: string } | undefined;
   /** Tells the application (the server's `connection` event). A throw closes the connection with 1011. */
   announce(connection: WebSocketConnection<User>): void;
 }
@@ -148,6 +156,11 @@ export class ServerCore<User, Req> {
       onClosed: this.#forget,
     });
     this.clients.add(connection);
+    if (request.closeWith) {
+      connection.start(request.initial);
+      connection.close(request.closeWith.code, request.closeWith.reason);
+      return connection;
+    }
     try {
       request.announce(connection);
     } catch (error) {
@@ -250,6 +263,13 @@ export class ServerCore<User, Req> {
     }
     if (handshake && !handshake.open) return { kind: 'gone' };
     if (this.#closing) return { kind: 'refuse', response: httpResponse(503, SHUTTING_DOWN) };
+    if (!verdict.ok && verdict.closeCode !== undefined) {
+      if (!Number.isInteger(verdict.closeCode) || verdict.closeCode < 4000 || verdict.closeCode > 4999) {
+        this.#reportError(new RangeError(`authenticate: closeCode must be an integer from 4000 to 4999, got ${String(verdict.closeCode)}`));
+        return { kind: 'refuse', response: httpResponse(500, 'Internal error.\n') };
+      }
+      return { kind: 'accept', decision: first, user: undefined as User, closeWith: { code: verdict.closeCode, reason: truncateReason(verdict.reason ?? '') } };
+    }
     if (!verdict.ok) {
       const status = Number.isInteger(verdict.status) && verdict.status >= 400 && verdict.status <= 599 ? verdict.status : 403;
       return { kind: 'refuse', response: httpResponse(status, verdict.body ?? '', toHeaderList(verdict.headers)) };
@@ -298,4 +318,20 @@ function extensionsOf(accepted: AcceptedUpgrade): string {
 
 function isPrepared(data: SendData | PreparedMessage): data is PreparedMessage {
   return typeof data === 'object' && data !== null && !ArrayBuffer.isView(data) && 'chunks' in data && 'payload' in data;
+}
+
+const reasonEncoder = new TextEncoder();
+
+/** A close reason within the 123 bytes RFC 6455 §5.5 leaves, cut at a character boundary. */
+function truncateReason(reason: string): string {
+  if (reasonEncoder.encode(reason).byteLength <= 123) return reason;
+  let cut = '';
+  let bytes = 0;
+  for (const character of reason) {
+    const size = reasonEncoder.encode(character).byteLength;
+    if (bytes + size > 123) break;
+    cut += character;
+    bytes += size;
+  }
+  return cut;
 }

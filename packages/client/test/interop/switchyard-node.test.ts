@@ -197,4 +197,23 @@ describe('the client over @switchyard/node on Node', () => {
     expect(server.sockets.size).toBe(0);
     expect(fatal.changes.map((change) => change.state)).toEqual(['connecting', 'open', 'closed']);
   });
+  it("an authenticate refusal with close code 4001 reaches onAuthFailure, and the client stops", async () => {
+    let attempts = 0;
+    const server = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      authenticate: () => {
+        attempts += 1;
+        return { ok: false, closeCode: 4001, reason: 'sign in again' };
+      },
+    });
+    await once(server, 'listening');
+    cleanups.push(() => server.close());
+    const failures: Array<{ code: number; reason: string }> = [];
+    const refused = startClient((server.address() as AddressInfo).port, { onAuthFailure: (close) => failures.push(close) });
+    await until(() => refused.client.state === 'closed');
+    expect(failures).toEqual([{ code: 4001, reason: 'sign in again' }]);
+    expect(attempts).toBe(1);
+    expect(refused.changes.at(-1)).toMatchObject({ state: 'closed', code: 4001 });
+  });
 });

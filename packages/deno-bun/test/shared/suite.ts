@@ -225,6 +225,29 @@ export function defineSuite(rt: RuntimeUnderTest, test: Register): void {
     assert.equal(refused.readyState, refused.CLOSED);
   });
 
+  it(`${rt.name}: authenticate refusing with a close code: 101, then that close, and no connection event`, async () => {
+    let announced = 0;
+    const server = await serve({
+      authenticate: (request) =>
+        new URL(request.url, 'http://localhost').searchParams.get('token') === 'good'
+          ? { ok: true, user: undefined }
+          : { ok: false, closeCode: 4001, reason: 'token expired' },
+    });
+    server.on('connection', () => (announced += 1));
+    const refused = new rt.WebSocket(`ws://127.0.0.1:${server.port}/?token=old`);
+    peers.push(refused);
+    const opened = nextEvent<Event>(refused, 'open');
+    const closed = await nextEvent<CloseEvent>(refused, 'close');
+    await opened;
+    assert.equal(closed.code, 4001);
+    assert.equal(closed.reason, 'token expired');
+    assert.equal(closed.wasClean, true);
+    // The same server announces an admitted connection: the refused one was never announced.
+    await client(`ws://127.0.0.1:${server.port}/?token=good`);
+    await waitFor(() => announced === 1, 5000, 'the admitted connection');
+    assert.equal(announced, 1);
+  });
+
   it(`${rt.name}: origins, subprotocols, path and maxConnections are enforced in the handshake`, async () => {
     const server = await serve({ origins: ['https://app.example'], protocols: ['v2', 'v1'], path: '/ws', maxConnections: 2 });
     echo(server);
