@@ -2,7 +2,7 @@
  * Typed failures of the hub. Each carries a stable `code` so callers can branch without
  * matching on messages.
  */
-export type HubErrorCode = 'broker-unavailable' | 'hub-closed' | 'invalid-topic' | 'not-attached';
+export type HubErrorCode = 'broker-unavailable' | 'hub-closed' | 'invalid-topic';
 
 export class HubError extends Error {
   readonly code: HubErrorCode;
