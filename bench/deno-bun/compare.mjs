@@ -39,14 +39,14 @@ if (existsSync(join(shared, 'bench', 'loadgen.c'))) {
 
 const servers = [
   { name: 'bun-native', runtime: 'bun', command: (port) => [bun, join(here, 'servers', 'bun-native.ts'), String(port)] },
-  { name: 'switchyard-bun', runtime: 'bun', command: (port) => [bun, '--conditions=source', join(here, 'servers', 'switchyard.ts'), String(port)] },
+  { name: 'switchyard-bun', runtime: 'bun', command: (port) => [bun, '--conditions=@switchyard/source', join(here, 'servers', 'switchyard.ts'), String(port)] },
   { name: 'deno-native', runtime: 'deno', command: (port) => [deno, 'run', '--allow-net', join(here, 'servers', 'deno-native.ts'), String(port)] },
   { name: 'switchyard-deno', runtime: 'deno', command: (port) => [deno, 'run', '-A', '--config', denoConfig, join(here, 'servers', 'switchyard.ts'), String(port)] },
   // `--before DIR`: the same servers from another checkout (e.g. `git worktree add DIR <commit>`
   // then `pnpm install`), side by side in the same run, for before/after tables.
   ...(before
     ? [
-        { name: 'switchyard-bun (before)', runtime: 'bun', command: (port) => [bun, '--conditions=source', join(before, 'bench', 'deno-bun', 'servers', 'switchyard.ts'), String(port)] },
+        { name: 'switchyard-bun (before)', runtime: 'bun', command: (port) => [bun, '--conditions=source', '--conditions=@switchyard/source', join(before, 'bench', 'deno-bun', 'servers', 'switchyard.ts'), String(port)] },
         {
           name: 'switchyard-deno (before)',
           runtime: 'deno',

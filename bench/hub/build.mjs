@@ -14,7 +14,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  conditions: ['source'],
+  conditions: ['@switchyard/source'],
   // bench/ does not depend on the packages: point at their sources directly.
   alias: {
     '@switchyard/hub/redis': `${here}../../packages/hub/src/redis.ts`,

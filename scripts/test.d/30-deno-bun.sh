@@ -27,7 +27,7 @@ banner "deno test (packages/deno-bun/test/deno)"
 timeout 240 "$DENO" test -A --no-check --config packages/deno-bun/test/deno/deno.json packages/deno-bun/test/deno/*.deno.ts
 
 banner "bun test (packages/deno-bun/test/bun)"
-timeout 240 "$BUN" --conditions=source test $(printf './%s ' packages/deno-bun/test/bun/*.bun.ts)
+timeout 240 "$BUN" --conditions=@switchyard/source test $(printf './%s ' packages/deno-bun/test/bun/*.bun.ts)
 
 # Starts examples/echo on the runtime, on a free port, from the TypeScript sources (the same
 # files `pnpm run echo --runtime deno|bun` runs, without depending on a build of dist/ that
@@ -41,7 +41,7 @@ start_echo() {
   if [ "$runtime" = deno ]; then
     "$DENO" run -A --config packages/deno-bun/test/deno/deno.json examples/echo/src/deno.ts --port 0 "$@" >"$log" 2>&1 &
   else
-    "$BUN" --conditions=source examples/echo/src/bun.ts --port 0 "$@" >"$log" 2>&1 &
+    "$BUN" --conditions=@switchyard/source examples/echo/src/bun.ts --port 0 "$@" >"$log" 2>&1 &
   fi
   PIDS+=("$!")
   set +m

@@ -4,4 +4,4 @@
 # the test closes its own server and clients.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-timeout 120 node_modules/.bin/bun --conditions=source test ./packages/hub/test/bun/hub.bun.ts
+timeout 120 node_modules/.bin/bun --conditions=@switchyard/source test ./packages/hub/test/bun/hub.bun.ts

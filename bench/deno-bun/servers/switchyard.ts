@@ -1,6 +1,6 @@
 // Our adapter on Deno or Bun, echoing like the references (no extension, 64 MiB messages, no
 // heartbeat so nothing but the load runs). Same code on both runtimes, through the root entry.
-//   bun --conditions=source bench/deno-bun/servers/switchyard.ts PORT
+//   bun --conditions=@switchyard/source bench/deno-bun/servers/switchyard.ts PORT
 //   deno run -A --config packages/deno-bun/test/deno/deno.json bench/deno-bun/servers/switchyard.ts PORT
 import { WebSocketServer, runtime } from '../../../packages/deno-bun/src/index.js';
 

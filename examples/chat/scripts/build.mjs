@@ -13,7 +13,7 @@ const shared = {
   absWorkingDir: root,
   bundle: true,
   format: 'esm',
-  conditions: ['source'],
+  conditions: ['@switchyard/source'],
   sourcemap: true,
   write: false,
   logLevel: 'warning',

@@ -16,7 +16,7 @@ it(`the browser bundle (ESM, minified, gzipped) stays within ${LIMIT} bytes`, as
     target: 'es2022',
     write: false,
     // Workspace packages (@switchyard/wire) are read from src/, as everywhere in the repo's tests.
-    conditions: ['source'],
+    conditions: ['@switchyard/source'],
   });
   const code = result.outputFiles[0]!.contents;
   const gzipped = gzipSync(code, { level: 9 }).byteLength;

@@ -1,7 +1,8 @@
 // The published types as a Node-only TypeScript project sees them: `"lib": ["es2023"]`,
 // `"types": ["node"]`, no DOM lib, `skipLibCheck: false`, no `source` condition — the built
 // `dist/` declarations of @switchyard/node and @switchyard/deno-bun must compile there, in ESM
-// and in CommonJS resolution alike, with the README's own client snippets.
+// and in CommonJS resolution alike, with the README's own client snippets — also for a consumer
+// that sets its own `source` condition.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,7 +34,7 @@ const other = new RuntimeWebSocket('ws://127.0.0.1:1/');
 other.addEventListener('close', (event: RuntimeCloseEvent) => event.wasClean);
 `;
 
-function project(type: 'module' | 'commonjs'): string {
+function project(type: 'module' | 'commonjs', extra: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), `switchyard-types-${type}-`));
   projects.push(dir);
   mkdirSync(join(dir, 'node_modules', '@switchyard'), { recursive: true });
@@ -55,6 +56,7 @@ function project(type: 'module' | 'commonjs'): string {
         strict: true,
         skipLibCheck: false,
         noEmit: true,
+        ...extra,
       },
       files: ['consumer.ts'],
     }),
@@ -79,4 +81,11 @@ describe('types in a Node-only project (built declarations)', () => {
       expect(result.code).toBe(0);
     }, 90_000);
   }
+
+  it("compile for a consumer with its own `source` condition and stricter settings: our sources stay out", async () => {
+    // Our sources are exported under `@switchyard/source` only, so this consumer gets dist/ too.
+    const result = await typecheck(project('module', { customConditions: ['source'], exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true }));
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  }, 90_000);
 });

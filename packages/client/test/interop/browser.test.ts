@@ -131,7 +131,7 @@ beforeAll(async () => {
     platform: 'browser',
     target: 'es2022',
     write: false,
-    conditions: ['source'],
+    conditions: ['@switchyard/source'],
   });
   const script = bundle.outputFiles[0]!.text;
   http = createHttpServer((request, response) => {

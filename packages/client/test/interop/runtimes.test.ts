@@ -57,7 +57,7 @@ beforeAll(async () => {
     platform: 'neutral',
     target: 'es2022',
     write: false,
-    conditions: ['source'],
+    conditions: ['@switchyard/source'],
   });
   await writeFile(script, bundle.outputFiles[0]!.contents);
 

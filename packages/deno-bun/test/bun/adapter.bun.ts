@@ -1,4 +1,4 @@
-// The adapter's tests inside Bun: `bun --conditions=source test ./packages/deno-bun/test/bun/adapter.bun.ts`
+// The adapter's tests inside Bun: `bun --conditions=@switchyard/source test ./packages/deno-bun/test/bun/adapter.bun.ts`
 // (scripts/test.d/30-deno-bun.sh).
 import { test } from 'bun:test';
 import { WebSocket, WebSocketServer } from '../../src/bun.js';

@@ -17,7 +17,7 @@ const wsServers: WebSocketServer[] = [];
 function runtimeCommand(runtime: 'deno' | 'bun', file: string, args: string[]): [string, string[]] {
   return runtime === 'deno'
     ? [bin('deno'), ['run', '-A', '--config', denoConfig, file, ...args]]
-    : [bin('bun'), ['--conditions=source', file, ...args]];
+    : [bin('bun'), ['--conditions=@switchyard/source', file, ...args]];
 }
 
 /** Starts examples/echo on the runtime and resolves with its port once it prints `ready`. */

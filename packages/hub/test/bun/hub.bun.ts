@@ -1,6 +1,6 @@
 // The hub inside Bun, on @switchyard/deno-bun's connections (they implement PeerConnection as
 // they are), with @switchyard/client over Bun's own WebSocket:
-//   bun --conditions=source test ./packages/hub/test/bun/hub.bun.ts   (scripts/test.d/40-hub-bun.sh)
+//   bun --conditions=@switchyard/source test ./packages/hub/test/bun/hub.bun.ts   (scripts/test.d/40-hub-bun.sh)
 import { createClient } from '@switchyard/client';
 import { WebSocketServer } from '@switchyard/deno-bun/bun';
 import { expect, test } from 'bun:test';

@@ -107,7 +107,7 @@ beforeAll(async () => {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    conditions: ['source'],
+    conditions: ['@switchyard/source'],
     external: ['ioredis'],
     logLevel: 'error',
   });
