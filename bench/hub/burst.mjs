@@ -13,7 +13,7 @@
 // sendPrepared per connection and message, no batching): what the batching itself buys.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { median, parseArgs, startProcess } from './lib.mjs';
+import { median, parseArgs, startProcess, rotateRuns } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const options = parseArgs({ connections: 10_000, messages: 10, runs: 5, addresses: 4, servers: 'ws,hub', server: '0', client: '1' });
@@ -68,16 +68,7 @@ async function run(kind) {
   }
 }
 
-const results = Object.fromEntries(kinds.map((kind) => [kind, []]));
-for (let i = 0; i < options.runs; i++) {
-  // Rotate the order so drifts in the machine's load hit every server alike.
-  for (let k = 0; k < kinds.length; k++) {
-    const kind = kinds[(k + i) % kinds.length];
-    const result = await run(kind);
-    results[kind].push(result);
-    console.error(JSON.stringify(result));
-  }
-}
+const results = await rotateRuns(kinds, options.runs, run);
 
 const range = (values) => [Math.min(...values), Math.max(...values)].map((v) => Math.round(v * 10) / 10);
 const summary = {};

@@ -9,7 +9,7 @@
 //
 // Server pinned to CPU 0, the load generator (raw TCP frame counter) to CPU 1.
 import { fileURLToPath } from 'node:url';
-import { median, parseArgs, startProcess } from './lib.mjs';
+import { median, parseArgs, startProcess, rotateRuns } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const options = parseArgs({ connections: 10_000, messages: 20, runs: 3, addresses: 4, server: '0', client: '1' });
@@ -64,16 +64,7 @@ async function run(kind) {
   }
 }
 
-const results = Object.fromEntries(kinds.map((kind) => [kind, []]));
-for (let i = 0; i < options.runs; i++) {
-  // Rotate the order so drifts in the machine's load hit every server alike.
-  for (let k = 0; k < kinds.length; k++) {
-    const kind = kinds[(k + i) % kinds.length];
-    const result = await run(kind);
-    results[kind].push(result);
-    console.error(JSON.stringify(result));
-  }
-}
+const results = await rotateRuns(kinds, options.runs, run);
 
 const summary = {};
 for (const kind of kinds) {

@@ -78,3 +78,20 @@ export function parseArgs(defaults) {
   }
   return options;
 }
+
+/**
+ * Runs every server `runs` times, rotating the order each round so that drifts in the
+ * machine's load hit every server alike; logs each result and returns them by server.
+ */
+export async function rotateRuns(kinds, runs, run) {
+  const results = Object.fromEntries(kinds.map((kind) => [kind, []]));
+  for (let i = 0; i < runs; i++) {
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(k + i) % kinds.length];
+      const result = await run(kind);
+      results[kind].push(result);
+      console.error(JSON.stringify(result));
+    }
+  }
+  return results;
+}

@@ -47,7 +47,7 @@ export type { Connect } from './client/handshake.js';
 export { CloseEvent, ErrorEvent } from './client/events.js';
 export type { BaseEventInit, CloseEventInit, ErrorEventInit } from './client/events.js';
 export { ServerCore } from './server/core.js';
-export type { AcceptedUpgrade, Admission, OpenRequest, PendingHandshake } from './server/core.js';
+export type { AcceptedAdmission, AcceptedUpgrade, Admission, OpenRequest, PendingHandshake } from './server/core.js';
 export {
   DEFAULT_DEFLATE_CONCURRENCY,
   DEFAULT_HANDSHAKE_TIMEOUT,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Connection, isValidCloseCode, type CloseEvent, type ConnectionEvent, type Role } from '@switchyard/codec';
-import { concat, frame, parseFrames } from './support/wire.js';
+import { concat, frame, parseFrames, splitAt } from './support/wire.js';
 
 /** Frames a fuzzer would send: valid, subtly invalid, and plain noise. */
 const wireFrameArb = fc.record({
@@ -19,17 +19,6 @@ const streamArb = fc.array(
   ),
   { maxLength: 12 },
 );
-
-function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let start = 0;
-  for (const end of [...points, bytes.length]) {
-    if (end > start) out.push(bytes.slice(start, end));
-    start = end;
-  }
-  return out;
-}
 
 describe('robustness', () => {
   it('(f) random bytes fed to receive never throw and end in exactly one close with a valid code', () => {
@@ -52,7 +41,7 @@ describe('robustness', () => {
         });
         const events: ConnectionEvent[] = [];
         const output: Uint8Array[] = [];
-        for (const chunk of split(bytes, cuts)) {
+        for (const chunk of splitAt(bytes, cuts)) {
           connection.receive(chunk);
           events.push(...connection.takeEvents());
           output.push(...connection.takeOutput());
@@ -100,7 +89,7 @@ function pump(a: Connection, b: Connection, cuts: readonly number[], log: Map<Co
       const bytes = concat(from.takeOutput());
       if (bytes.length === 0) continue;
       moved = true;
-      for (const chunk of split(bytes, cuts)) to.receive(chunk);
+      for (const chunk of splitAt(bytes, cuts)) to.receive(chunk);
     }
     for (const c of [a, b]) log.get(c)!.push(...c.takeEvents());
     if (!moved) return;

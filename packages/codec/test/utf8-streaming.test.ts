@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Connection, type CloseEvent } from '@switchyard/codec';
-import { clientFrame, closeCodeOf, concat, parseFrames } from './support/wire.js';
+import { clientFrame, closeCodeOf, concat, parseFrames, splitAt } from './support/wire.js';
 
 /**
  * Rule (b) of docs/protocol.md: the UTF-8 of an uncompressed text message is checked as each
@@ -23,20 +23,9 @@ const breakArb = fc.constantFrom(
   { lead: [0xf0, 0x9f], bad: 0x41 },
 );
 
-function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let start = 0;
-  for (const end of [...points, bytes.length]) {
-    if (end > start) out.push(bytes.subarray(start, end));
-    start = end;
-  }
-  return out;
-}
-
 /** The frames of a text message cut into fragments at `cuts`, and where each payload byte lies in the stream. */
 function textMessage(payload: Uint8Array, fragmentCuts: readonly number[]): { bytes: Uint8Array; offsetOf: (k: number) => number } {
-  const pieces = split(payload, fragmentCuts);
+  const pieces = splitAt(payload, fragmentCuts);
   if (pieces.length === 0) pieces.push(payload);
   const frames: Uint8Array[] = [];
   const starts: Array<{ from: number; at: number }> = [];
@@ -73,7 +62,7 @@ describe('invalid UTF-8 fails right after the chunk that carries it', () => {
           const badAt = offsetOf(k);
           const connection = new Connection({ role: 'server' });
           let read = 0;
-          for (const chunk of split(bytes, cuts)) {
+          for (const chunk of splitAt(bytes, cuts)) {
             connection.receive(chunk.slice());
             read += chunk.length;
             const events = connection.takeEvents();
@@ -115,7 +104,7 @@ describe('invalid UTF-8 fails right after the chunk that carries it', () => {
       fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.array(fc.nat(), { maxLength: 3 }), fc.array(fc.nat(), { maxLength: 10 }), (text, fragmentCuts, cuts) => {
         const { bytes } = textMessage(new TextEncoder().encode(text), fragmentCuts);
         const connection = new Connection({ role: 'server' });
-        const events = split(bytes, cuts).flatMap((chunk) => {
+        const events = splitAt(bytes, cuts).flatMap((chunk) => {
           connection.receive(chunk.slice());
           return connection.takeEvents();
         });

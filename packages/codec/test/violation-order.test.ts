@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Connection, type ConnectionEvent } from '@switchyard/codec';
 import { deflateMessage, noContextTakeover, streamCompressor } from './support/compression.js';
-import { clientFrame, closeCodeOf, concat, parseFrames, type ParsedFrame } from './support/wire.js';
+import { clientFrame, closeCodeOf, concat, parseFrames, type ParsedFrame, splitAt } from './support/wire.js';
 
 /**
  * Rule (a) of docs/protocol.md: the events that precede a protocol violation are delivered, and
@@ -36,18 +36,6 @@ function messageFrames(message: Message, pingAfterFirst: boolean): Uint8Array[] 
     if (i === 0 && pingAfterFirst) frames.push(clientFrame({ opcode: 9, payload: 'p' }));
   }
   return frames;
-}
-
-/** Splits `bytes` at the given points (taken modulo its length). */
-function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let start = 0;
-  for (const end of [...points, bytes.length]) {
-    if (end > start) out.push(bytes.subarray(start, end));
-    start = end;
-  }
-  return out;
 }
 
 /**
@@ -110,7 +98,7 @@ describe('events before a violation are answered before the close frame', () => 
           // What follows the bad frame (a ping and a message, as in Autobahn 3.2) must have no effect.
           const after = [clientFrame({ opcode: 9, payload: 'late' }), clientFrame({ opcode: 1, payload: 'late' })];
           const stream = concat([...items.flatMap(([m, ping]) => messageFrames(m, ping)), violation.bytes, ...after]);
-          const result = echoServer(split(stream, cuts));
+          const result = echoServer(splitAt(stream, cuts));
           expectEchoThenClose(messages, result, pings);
           expect(result.events.at(-1)).toMatchObject({ error: { kind: violation.name } });
         },
@@ -124,7 +112,7 @@ describe('events before a violation are answered before the close frame', () => 
     const message: Message = { binary: false, payload: new TextEncoder().encode('Hello, world!'), fragments: 1 };
     const stream = concat([...messageFrames(message, false), clientFrame({ opcode: 1, rsv: 2, payload: 'Hello, world!' }), clientFrame({ opcode: 9 })]);
     for (let i = 0; i <= stream.length; i++) {
-      for (let j = i; j <= stream.length; j++) expectEchoThenClose([message], echoServer(split(stream, [i, j])), 0);
+      for (let j = i; j <= stream.length; j++) expectEchoThenClose([message], echoServer(splitAt(stream, [i, j])), 0);
     }
   });
 

@@ -6,7 +6,6 @@ import {
   concatChunks,
   httpResponse,
   totalLength,
-  type Admission,
   type AuthResult,
   type ConnectionOptions,
   type PendingHandshake,
@@ -276,6 +275,7 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
           early,
           handshake,
           refuse,
+          answer,
           waitForBytes: (count) =>
             new Promise<void>((resolve) => {
               const check = (): void => {
@@ -306,7 +306,7 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
 
   /** A complete request head: plain HTTP goes to `fetch`, an upgrade to the core. */
   async #route(context: HandshakeContext): Promise<void> {
-    const { transport, head, refuse } = context;
+    const { transport, head, early, refuse } = context;
     const options = this.#options;
     const info: RequestInfo = { remoteAddress: transport.remoteAddress, remotePort: transport.remotePort };
     const fallbackHost = `${this.hostname}:${this.port}`;
@@ -331,28 +331,22 @@ export class BaseWebSocketServer<User = undefined> extends TypedEmitter<WebSocke
       refuse(httpResponse(400, 'Malformed request target or headers.\n'));
       return;
     }
-    const admission = this.#core.decide(head, { request, info }, context.handshake);
-    this.#settle(context, request, admission instanceof Promise ? await admission : admission);
-  }
-
-  #settle(context: HandshakeContext, request: Request, admission: Admission<User>): void {
-    const { transport, early, handshake } = context;
-    if (admission.kind === 'gone') return;
-    if (admission.kind === 'refuse') {
-      context.refuse(admission.response);
-      return;
-    }
-    if (!handshake.finish() || transport.closed) return;
-    const connection = this.#core.open({
-      transport,
-      accepted: admission.decision,
-      user: admission.user,
-      closeWith: admission.closeWith,
-      url: request.url.replace(/^http/, 'ws'),
-      initial: early.length === 0 ? EMPTY : concatChunks(early, totalLength(early)),
-      announce: (socket) => this.#announce(socket, request),
+    await this.#core.admit(head, { request, info }, context.handshake, {
+      refuse: context.answer,
+      accept: (admission) => {
+        if (transport.closed) return;
+        const connection = this.#core.open({
+          transport,
+          accepted: admission.decision,
+          user: admission.user,
+          closeWith: admission.closeWith,
+          url: request.url.replace(/^http/, 'ws'),
+          initial: early.length === 0 ? EMPTY : concatChunks(early, totalLength(early)),
+          announce: (socket) => this.#announce(socket, request),
+        });
+        if (!connection.readPaused) transport.resume();
+      },
     });
-    if (!connection.readPaused) transport.resume();
   }
 
   async #serveHttp(context: HandshakeContext, fetchHandler: FetchHandler, info: RequestInfo, fallbackHost: string): Promise<void> {
@@ -405,6 +399,8 @@ interface HandshakeContext {
   readonly handshake: PendingHandshake;
   /** Answers with these bytes and ends the connection, unless the handshake already ended. */
   readonly refuse: (response: Uint8Array | readonly Uint8Array[]) => void;
+  /** Answers with these bytes and ends the connection (the handshake was ended by its caller). */
+  readonly answer: (response: Uint8Array | readonly Uint8Array[]) => void;
   /** Resolves once `count` bytes followed the head, or the transport closed. */
   readonly waitForBytes: (count: number) => Promise<void>;
 }

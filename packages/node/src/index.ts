@@ -1,4 +1,5 @@
 export { WebSocketServer } from './server.js';
+export { watchAcceptErrors } from './accept-errors.js';
 export type { WebSocketServerOptions, WebSocketServerEvents, AuthResult, AuthAccept, AuthReject, AuthRejectClose, AuthRejectHttp, HeadersInit } from './server.js';
 export { WebSocketConnection } from './connection.js';
 export type { Message, MessageHandler, MessageSendOptions, WebSocketConnectionEvents, ConnectionInfo } from './connection.js';

@@ -5,15 +5,14 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PreparedMessage, UpgradeRequest } from '@switchyard/codec';
 import {
-  AcceptError,
   ServerCore,
   httpResponse,
-  type Admission,
   type AuthResult,
   type SendData,
   type ServerPolicyOptions,
   type WebSocketConnection,
 } from '@switchyard/adapter-kit';
+import { watchAcceptErrors } from './accept-errors.js';
 import { asBuffer, plainView } from './data.js';
 import { requestHeaders } from './headers.js';
 import { refuse } from './http-response.js';
@@ -75,8 +74,6 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
   readonly #ownsServer: boolean;
   readonly #onUpgrade: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
   #closing: Promise<void> | undefined;
-  /** Accepts fail for lack of resources; reported once until a connection is accepted again. */
-  #acceptFailing = false;
 
   constructor(options: WebSocketServerOptions<User>, onListening?: () => void) {
     super();
@@ -126,10 +123,11 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
     });
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket));
     server.on('upgrade', this.#onUpgrade);
-    server.on('error', (error: NodeJS.ErrnoException) => this.#onServerError(error));
-    server.on('connection', () => {
-      this.#acceptFailing = false;
-    });
+    watchAcceptErrors(
+      server,
+      (error) => this.#emitError(error),
+      (error) => this.emit('error', error),
+    );
     server.on('listening', () => this.emit('listening'));
     if (onListening) this.once('listening', onListening);
     this.httpServer = server;
@@ -175,27 +173,25 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
       version: req.httpVersion === '1.1' ? '1.1' : '1.0',
       headers: requestHeaders(req),
     };
-    const settle = (admission: Admission<User>): void => {
-      socket.off('close', onClose);
-      if (admission.kind === 'gone' || !handshake.finish()) return;
-      if (admission.kind === 'refuse') return refuse(socket, admission.response);
-      if (socket.destroyed || !socket.writable) return;
-      const transport = new NodeSocketTransport(socket);
-      socket.off('error', onEarlyError);
-      this.#core.open({
-        transport,
-        accepted: admission.decision,
-        user: admission.user,
-        closeWith: admission.closeWith,
-        url: req.url ?? '/',
-        initial: head,
-        binaryView: this.#binaryView,
-        announce: (ws) => callback(ws, req),
-      });
-    };
-    const admission = this.#core.decide(upgrade, req, handshake);
-    if (admission instanceof Promise) void admission.then(settle);
-    else settle(admission);
+    void this.#core.admit(upgrade, req, handshake, {
+      refuse: (response) => refuse(socket, response),
+      accept: (admission) => {
+        socket.off('close', onClose);
+        if (socket.destroyed || !socket.writable) return;
+        const transport = new NodeSocketTransport(socket);
+        socket.off('error', onEarlyError);
+        this.#core.open({
+          transport,
+          accepted: admission.decision,
+          user: admission.user,
+          closeWith: admission.closeWith,
+          url: req.url ?? '/',
+          initial: head,
+          binaryView: this.#binaryView,
+          announce: (ws) => callback(ws, req),
+        });
+      },
+    });
   }
 
   /**
@@ -243,28 +239,10 @@ export class WebSocketServer<User = undefined> extends EventEmitter<WebSocketSer
     return (query === -1 ? url : url.slice(0, query)) === this.#path;
   }
 
-  /**
-   * Out of descriptors or memory, libuv keeps the listener and accepts again once they are free
-   * (refusing the waiting connections meanwhile), so that is reported once per burst and never
-   * crashes the process; any other error of the listening socket is the server's `error`.
-   */
-  #onServerError(error: NodeJS.ErrnoException): void {
-    if (error.syscall === 'accept' && RESOURCE_EXHAUSTION.has(error.code ?? '')) {
-      if (this.#acceptFailing) return;
-      this.#acceptFailing = true;
-      this.#emitError(new AcceptError(error, false));
-      return;
-    }
-    this.emit('error', error);
-  }
-
   #emitError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 }
-
-/** Accept failures that end when the process frees resources: the listener itself is fine. */
-const RESOURCE_EXHAUSTION = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
 /**
  * The same frame with its chunks as Buffer views: socket.write would otherwise wrap a plain

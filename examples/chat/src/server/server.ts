@@ -1,12 +1,12 @@
 // Puts the chat together: an HTTP server for the page, a @switchyard/node WebSocket server
 // on the same port at /ws, and a @switchyard/hub hub over the in-memory broker (history
 // saved to a file) or Redis.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { answerHeartbeat } from '@switchyard/wire';
 import { createHub, MemoryBroker, type Broker } from '@switchyard/hub';
-import { WebSocketServer, type AuthResult } from '@switchyard/node';
+import { WebSocketServer, watchAcceptErrors, type AuthResult } from '@switchyard/node';
 import { SOCKET_PATH, chatProtocol, type ChatProtocolShape } from '../protocol.js';
 import { LIMITS, checkUsername } from '../rules.js';
 import { ChatBroker } from './chat-broker.js';
@@ -32,28 +32,6 @@ export interface ChatServerOptions extends ChatConfig {
   onFatal?: (error: Error) => void;
 }
 
-/** Accept failures that end when the process frees resources: the listener itself is fine. */
-const RESOURCE_EXHAUSTION = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
-
-/**
- * After `listen`: running out of file descriptors is logged once per burst (libuv accepts again
- * once they are free); any other error of the listening socket is fatal.
- */
-function watchListener(http: Server, log: (line: string) => void, onFatal: ((error: Error) => void) | undefined): void {
-  let failing = false;
-  http.on('connection', () => {
-    failing = false;
-  });
-  http.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.syscall === 'accept' && RESOURCE_EXHAUSTION.has(error.code ?? '')) {
-      if (!failing) log(`cannot accept connections for now (${error.code}); retrying`);
-      failing = true;
-      return;
-    }
-    log(`http server: ${error.message}`);
-    onFatal?.(error);
-  });
-}
 
 /** How long a chat message may be kept for replay and for the history shown on join. */
 const HISTORY = { maxCount: 200, maxAgeMs: 30 * 24 * 60 * 60 * 1000 };
@@ -111,7 +89,15 @@ export async function startChatServer(options: ChatServerOptions): Promise<Runni
       resolve();
     });
   });
-  watchListener(http, log, options.onFatal);
+  // Out of descriptors: logged once per burst, the chat goes on; any other listener error is fatal.
+  watchAcceptErrors(
+    http,
+    (error) => log(error.message),
+    (error) => {
+      log(`http server: ${error.message}`);
+      options.onFatal?.(error);
+    },
+  );
   const port = (http.address() as AddressInfo).port;
   const shownHost = ['127.0.0.1', '::1', '::', '0.0.0.0', 'localhost'].includes(options.host) ? 'localhost' : options.host;
 

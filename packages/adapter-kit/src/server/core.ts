@@ -30,6 +30,9 @@ export type Admission<User> =
   | { readonly kind: 'refuse'; readonly response: Uint8Array }
   | { readonly kind: 'gone' };
 
+/** An accepted upgrade, as `admit` hands it to the glue. */
+export type AcceptedAdmission<User> = Extract<Admission<User>, { kind: 'accept' }>;
+
 /**
  * One handshake in progress: it counts towards `maxConnections`, and ends exactly once —
  * finished by its owner, expired by the handshake timeout (408) or aborted by the server's
@@ -131,6 +134,27 @@ export class ServerCore<User, Req> {
     const decision = this.#validate(head, options);
     if (decision.kind !== 'accept' || this.#hooks.authenticate === undefined) return decision;
     return this.#authenticate(this.#hooks.authenticate, head, request, options, decision.decision, handshake);
+  }
+
+  /**
+   * Decides an upgrade request and ends its handshake once: nothing when it already ended
+   * (timeout, shutdown, the peer left), `refuse` with the HTTP answer, or `accept` with what
+   * to open (the glue builds its transport and calls `open`). Synchronous without `authenticate`.
+   */
+  admit(
+    head: UpgradeRequest,
+    request: Req,
+    handshake: PendingHandshake,
+    glue: { readonly refuse: (response: Uint8Array) => void; readonly accept: (admission: AcceptedAdmission<User>) => void },
+  ): void | Promise<void> {
+    const settle = (admission: Admission<User>): void => {
+      if (admission.kind === 'gone' || !handshake.finish()) return;
+      if (admission.kind === 'refuse') glue.refuse(admission.response);
+      else glue.accept(admission);
+    };
+    const admission = this.decide(head, request, handshake);
+    if (admission instanceof Promise) return admission.then(settle);
+    settle(admission);
   }
 
   /** Writes the 101 and runs the connection on the shared core; the application hears of it through `announce`. */

@@ -268,7 +268,7 @@ export function formatDeflateParams(params: DeflateParams, role: 'response', opt
 /**
  * The plain offer sent after one that constrains the server (`server_max_window_bits`,
  * `server_no_context_takeover`), RFC 7692 §5: servers that cannot honour or ignore those
- * parameters (Bun.serve declines such an offer, gorilla/websocket answers without them) then
+ * parameters (Bun's built-in server declines such an offer, gorilla/websocket answers without them) then
  * still compress, with their own window and context. Only the client's own parameters stay.
  * `undefined` when the offer constrains nothing on the server's side.
  */

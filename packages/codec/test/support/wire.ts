@@ -25,6 +25,18 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Splits `bytes` at the given points (taken modulo its length + 1) into copies (`receive` may unmask in place), dropping empty pieces. */
+export function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let start = 0;
+  for (const end of [...points, bytes.length]) {
+    if (end > start) out.push(bytes.slice(start, end));
+    start = end;
+  }
+  return out;
+}
+
 export interface WireFrame {
   fin?: boolean;
   rsv?: number; // bit 0 = RSV3, bit 1 = RSV2, bit 2 = RSV1
